@@ -1,0 +1,229 @@
+import { z } from 'zod';
+import { inferOAuthProvider, serverAddressProblem } from './server-address.js';
+
+/** A value sent on a POP3 command line must never carry a line break (command injection). */
+const noLineBreaks = (what: string) => (value: string) => !/[\r\n\0]/.test(value) || `${what} must not contain CR, LF or NUL`;
+
+const lineSafe = (what: string) =>
+  z.string().check((ctx) => {
+    const verdict = noLineBreaks(what)(ctx.value);
+    if (verdict !== true) ctx.issues.push({ code: 'custom', message: verdict, input: ctx.value });
+  });
+
+const days = z.int().min(0, 'must be 0 (never) or a positive number of days').max(36_500);
+const kilobytes = z.int().min(0, 'must be 0 (no limit) or a positive size in KB').max(100 * 1024 * 1024);
+const httpsOrLoopbackUrl = z.url({ protocol: /^https?$/ });
+
+// ————— S3–S5: OAuth apps —————
+
+/**
+ * Redirect URIs by the domain users sign in to webmail through (S5), e.g.
+ * `{ 'example.com': 'https://mail.example.com/oauth/callback' }`.
+ */
+export const redirectUrisSchema = z
+  .record(z.string().min(1, 'domain must not be empty'), httpsOrLoopbackUrl)
+  .refine((map) => Object.keys(map).length > 0, 'at least one domain → redirect URI is needed');
+
+const oauthAppBase = {
+  clientId: z.string().trim().min(1, 'client ID is required'),
+  clientSecret: z.string().min(1, 'client secret is required'),
+  redirectUris: redirectUrisSchema,
+};
+
+/** S3: the Gmail OAuth app. */
+export const gmailAppSchema = z.strictObject({ ...oauthAppBase });
+
+/** S4: the Microsoft 365 OAuth app; `tenant` is `common`, `organizations`, `consumers` or a tenant id. */
+export const microsoftAppSchema = z.strictObject({
+  ...oauthAppBase,
+  tenant: z
+    .string()
+    .regex(/^(common|organizations|consumers|[0-9a-fA-F-]{36}|[A-Za-z0-9.-]+\.[A-Za-z]{2,})$/, 'tenant must be common, organizations, consumers, a tenant id or a domain')
+    .default('common'),
+});
+
+/** Any other OAuth 2.0 provider whose POP3 server takes XOAUTH2 or OAUTHBEARER. */
+export const genericAppSchema = z.strictObject({
+  ...oauthAppBase,
+  issuer: httpsOrLoopbackUrl.optional(),
+  authorizationEndpoint: httpsOrLoopbackUrl.optional(),
+  tokenEndpoint: httpsOrLoopbackUrl.optional(),
+  scopes: z.array(z.string().min(1)).min(1, 'at least one scope is needed'),
+  sasl: z.enum(['xoauth2', 'oauthbearer']).default('xoauth2'),
+  /** Extra authorization-request parameters (e.g. `access_type: 'offline'`). */
+  extraAuthorizationParams: z.record(z.string(), z.string()).default({}),
+}).refine((app) => app.issuer !== undefined || (app.authorizationEndpoint !== undefined && app.tokenEndpoint !== undefined), {
+  message: 'give either issuer (discovery) or both authorizationEndpoint and tokenEndpoint',
+});
+
+// ————— S6 / T1–T5: the schedule —————
+
+/**
+ * When collection runs (S6).
+ * - `remote-cycle` (T1, T2): each time the host's remote-mail cycle runs, or every `everyNth` time.
+ * - `on-user-check` (T3, T4): when a user checks local mail, at most `maxPerHour` times an hour
+ *   and at least `minMinutesBetween` minutes apart.
+ * - `interval` (T5): a stand-alone timer every `minutes`.
+ * - `manual`: only `collectNow()`.
+ */
+export const scheduleSchema = z.discriminatedUnion('mode', [
+  z.strictObject({ mode: z.literal('remote-cycle'), everyNth: z.int().min(1, 'must be 1 or more').max(10_000).default(1) }),
+  z.strictObject({
+    mode: z.literal('on-user-check'),
+    maxPerHour: z.int().min(0, 'must be 0 (no limit) or more').max(3600).default(0),
+    minMinutesBetween: z.int().min(0, 'must be 0 or more minutes').max(24 * 60).default(0),
+  }),
+  z.strictObject({ mode: z.literal('interval'), minutes: z.number().min(0.05, 'must be at least 3 seconds').max(7 * 24 * 60) }),
+  z.strictObject({ mode: z.literal('manual') }),
+]);
+
+// ————— S1–S8: server-wide settings —————
+
+/** The server-wide MultiPOP settings (S1–S8). */
+export const serverSettingsSchema = z.strictObject({
+  /** S1: master switch. */
+  enabled: z.boolean().default(true),
+  /** S2: delete every collected message from its server, whatever the entry's leave-on-server says. */
+  alwaysDelete: z.boolean().default(false),
+  /** S3–S5: OAuth apps. */
+  oauth: z
+    .strictObject({
+      gmail: gmailAppSchema.optional(),
+      microsoft: microsoftAppSchema.optional(),
+      generic: genericAppSchema.optional(),
+    })
+    .default({}),
+  /** S6: the schedule. */
+  schedule: scheduleSchema.default({ mode: 'manual' }),
+  /** S7: delete messages over an entry's size limit without downloading them. */
+  deleteOversized: z.boolean().default(false),
+  /** S8: log every collection session (never secrets). */
+  logActivity: z.boolean().default(true),
+});
+
+// ————— M1–M8: a remote mailbox entry —————
+
+/** An entry id: stable, URL- and file-safe. */
+export const entryIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must be 1–128 letters, digits, ".", "_" or "-", starting with a letter or digit');
+
+/** A remote POP3 mailbox of a local user (M1–M8). */
+export const mailboxEntrySchema = z
+  .strictObject({
+    /** Stable id of the entry (the ledger and token store key on it). */
+    id: entryIdSchema,
+    /** M1: `host` or `host:port`. */
+    server: z.string().check((ctx) => {
+      const problem = serverAddressProblem(ctx.value);
+      if (problem) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value });
+    }),
+    /** M1: explicit TLS mode; otherwise 995 → implicit, else STARTTLS. */
+    tls: z.enum(['implicit', 'starttls', 'none']).optional(),
+    /** M2: the logon name. */
+    username: lineSafe('user name').pipe(z.string().min(1, 'user name is required').max(512)),
+    /** M2: the POP3 or APOP password (not with OAuth). */
+    password: lineSafe('password').pipe(z.string().max(1024)).optional(),
+    /** M3/M4: `password` (USER/PASS or SASL PLAIN), `apop`, or `oauth`. */
+    auth: z.enum(['password', 'apop', 'oauth']).default('password'),
+    /** M4: which OAuth app; inferred from the host for Gmail and Microsoft 365. */
+    oauthProvider: z.enum(['gmail', 'microsoft', 'generic']).optional(),
+    /** M5: leave a copy on the server (subject to S2). */
+    leaveOnServer: z.boolean().default(false),
+    /** M6: with M5, delete from the server N days after first collection (0 = never). */
+    deleteAfterDays: days.default(0),
+    /** M7: don't download messages larger than N KB (0 = no limit). */
+    maxMessageSizeKb: kilobytes.default(0),
+    /** M8: disabled entries are kept but not collected. */
+    enabled: z.boolean().default(true),
+  })
+  .superRefine((entry, ctx) => {
+    if (entry.auth !== 'oauth' && (entry.password === undefined || entry.password.length === 0)) {
+      ctx.addIssue({ code: 'custom', path: ['password'], message: `a password is required for ${entry.auth} logon` });
+    }
+    if (entry.auth === 'oauth' && entry.password !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['password'], message: 'an OAuth entry stores no password' });
+    }
+    if (entry.auth === 'oauth' && entry.oauthProvider === undefined) {
+      const host = entry.server.split(':')[0] ?? '';
+      if (inferOAuthProvider(host) === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['oauthProvider'], message: 'cannot infer the OAuth provider from the host: set oauthProvider' });
+      }
+    }
+  });
+
+// ————— U1–U2: a local user —————
+
+/** A local user's MultiPOP settings (U1, U2) and entries. */
+export const userSettingsSchema = z.strictObject({
+  /** The local recipient, e.g. `ann@example.com`. */
+  id: lineSafe('user id').pipe(z.string().min(1, 'user id is required').max(320)),
+  /** U1 */
+  enabled: z.boolean().default(true),
+  /** U2: may add, edit, enable and disable entries from webmail. */
+  mayEditSettings: z.boolean().default(false),
+  entries: z.array(mailboxEntrySchema).default([]),
+}).superRefine((user, ctx) => {
+  const seen = new Set<string>();
+  user.entries.forEach((entry, i) => {
+    if (seen.has(entry.id)) ctx.addIssue({ code: 'custom', path: ['entries', i, 'id'], message: `duplicate entry id "${entry.id}"` });
+    seen.add(entry.id);
+  });
+});
+
+/** A whole installation: server-wide settings and users. */
+export const multipopConfigSchema = z
+  .strictObject({
+    settings: serverSettingsSchema.default(serverSettingsSchema.parse({})),
+    users: z.array(userSettingsSchema).default([]),
+  })
+  .superRefine((config, ctx) => {
+    const users = new Set<string>();
+    const entries = new Set<string>();
+    config.users.forEach((user, u) => {
+      if (users.has(user.id)) ctx.addIssue({ code: 'custom', path: ['users', u, 'id'], message: `duplicate user "${user.id}"` });
+      users.add(user.id);
+      user.entries.forEach((entry, e) => {
+        if (entries.has(entry.id)) {
+          ctx.addIssue({ code: 'custom', path: ['users', u, 'entries', e, 'id'], message: `entry id "${entry.id}" is used twice; ids are unique across users` });
+        }
+        entries.add(entry.id);
+        const problem = oauthAppProblem(entry, config.settings);
+        if (problem) ctx.addIssue({ code: 'custom', path: ['users', u, 'entries', e, 'auth'], message: problem });
+      });
+    });
+  });
+
+/** Server-wide settings as validated (defaults applied). */
+export type ServerSettings = z.output<typeof serverSettingsSchema>;
+/** Server-wide settings as a host writes them (defaults optional). */
+export type ServerSettingsInput = z.input<typeof serverSettingsSchema>;
+export type Schedule = z.output<typeof scheduleSchema>;
+export type GmailApp = z.output<typeof gmailAppSchema>;
+export type MicrosoftApp = z.output<typeof microsoftAppSchema>;
+export type GenericApp = z.output<typeof genericAppSchema>;
+/** A remote mailbox entry as validated. */
+export type MailboxEntry = z.output<typeof mailboxEntrySchema>;
+/** A remote mailbox entry as a host or user writes it. */
+export type MailboxEntryInput = z.input<typeof mailboxEntrySchema>;
+export type UserSettings = z.output<typeof userSettingsSchema>;
+export type UserSettingsInput = z.input<typeof userSettingsSchema>;
+export type MultiPopConfig = z.output<typeof multipopConfigSchema>;
+export type MultiPopConfigInput = z.input<typeof multipopConfigSchema>;
+export type OAuthProviderName = 'gmail' | 'microsoft' | 'generic';
+
+/** The OAuth provider an entry uses: explicit, or inferred from the host. */
+export function entryOAuthProvider(entry: Pick<MailboxEntry, 'auth' | 'oauthProvider' | 'server'>): OAuthProviderName | undefined {
+  if (entry.auth !== 'oauth') return undefined;
+  return entry.oauthProvider ?? inferOAuthProvider(entry.server.split(':')[0] ?? '');
+}
+
+/** Why an OAuth entry cannot work with these settings (no app configured), or undefined. */
+export function oauthAppProblem(entry: MailboxEntry, settings: ServerSettings): string | undefined {
+  const provider = entryOAuthProvider(entry);
+  if (provider === undefined) return undefined;
+  if (settings.oauth[provider] === undefined) {
+    return `uses OAuth with ${provider}, but no ${provider} OAuth app is configured in settings.oauth.${provider}`;
+  }
+  return undefined;
+}

@@ -1,0 +1,2 @@
+export { type ErrorCode, ErrorCodes, errorCodeDescriptions } from './codes.js';
+export { type ErrorContext, isMultiPopError, MultiPopError } from './multipop-error.js';

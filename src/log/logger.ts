@@ -1,0 +1,81 @@
+import { redact } from './redact.js';
+
+/**
+ * The logger the library writes to: the shape of pino, bunyan and `console`. Each method takes
+ * a structured object first and a message second (pino's order).
+ */
+export interface Logger {
+  debug(obj: Record<string, unknown>, msg?: string): void;
+  info(obj: Record<string, unknown>, msg?: string): void;
+  warn(obj: Record<string, unknown>, msg?: string): void;
+  error(obj: Record<string, unknown>, msg?: string): void;
+}
+
+/** A logger that drops everything: the default, so an embedded library stays quiet. */
+export const silentLogger: Logger = Object.freeze({
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+});
+
+/**
+ * Secrets known at run time (passwords, tokens, client secrets). Every log call of the library
+ * scrubs them from every string it writes, in addition to the key-based redaction.
+ */
+export class SecretRegistry {
+  readonly #secrets = new Set<string>();
+  /** Remember a secret so it is scrubbed from all later log lines. Short values are ignored. */
+  add(secret: string | undefined | null): void {
+    if (secret && secret.length >= 4) this.#secrets.add(secret);
+  }
+  delete(secret: string): void {
+    this.#secrets.delete(secret);
+  }
+  values(): Iterable<string> {
+    return this.#secrets;
+  }
+}
+
+/**
+ * Wraps a host logger so that every entry passes through {@link redact} and carries fixed
+ * bindings (a component name, a mailbox id, a connection id). The library never calls a host
+ * logger directly.
+ *
+ * @example
+ * ```ts
+ * const log = createLog(pino(), { component: 'pop3', mailboxId: 'm1' });
+ * log.debug({ command: 'PASS', password: 'x' }, 'sent'); // password → [REDACTED]
+ * ```
+ */
+export function createLog(
+  logger: Logger | false | undefined,
+  bindings: Record<string, unknown> = {},
+  secrets?: SecretRegistry,
+): Logger & { child(more: Record<string, unknown>): ReturnType<typeof createLog> } {
+  const target = logger || silentLogger;
+  const emit =
+    (level: keyof Logger) =>
+    (obj: Record<string, unknown>, msg?: string): void => {
+      if (target === silentLogger) return;
+      const known = secrets ? secrets.values() : [];
+      const knownList = [...known];
+      const safe = redact({ ...bindings, ...obj }, knownList) as Record<string, unknown>;
+      const safeMsg = msg === undefined ? undefined : (redact(msg, knownList) as string);
+      try {
+        target[level](safe, safeMsg);
+      } catch {
+        // A failing host logger must never break mail collection.
+      }
+    };
+  return {
+    debug: emit('debug'),
+    info: emit('info'),
+    warn: emit('warn'),
+    error: emit('error'),
+    child: (more) => createLog(target, { ...bindings, ...more }, secrets),
+  };
+}
+
+/** The logger type the library's components receive. */
+export type Log = ReturnType<typeof createLog>;
