@@ -1,0 +1,37 @@
+import type { MultiPopError } from '../errors/index.js';
+
+/** Identifies the mailbox entry an event is about. */
+export interface EventMailbox {
+  userId: string;
+  mailboxId: string;
+  host: string;
+}
+
+/** Typed events of a collection (the fetcher re-emits them under the same names). */
+export interface CollectorEvents {
+  'session:start': EventMailbox & { at: number };
+  'session:end': EventMailbox & {
+    at: number;
+    durationMs: number;
+    collected: number;
+    bytes: number;
+    skipped: number;
+    deleted: number;
+    /** Messages on the server when the session listed the maildrop. */
+    onServer: number;
+  };
+  'message:collected': EventMailbox & { uidl: string; size: number; queueId: string };
+  'message:skipped': EventMailbox & { uidl: string; size: number; reason: 'too-large' };
+  'message:deleted': EventMailbox & { uidls: string[] };
+  /** Per-message progress while a body is streamed (for progress bars). */
+  'message:progress': EventMailbox & { uidl: string; bytes: number; size: number };
+  'mailbox:error': EventMailbox & { error: MultiPopError; consecutiveFailures: number };
+  'mailbox:recovered': EventMailbox & { afterFailures: number };
+  'mailbox:needs-permission': EventMailbox & { error: MultiPopError };
+  'user:over-quota': { userId: string; disabledEntries: string[] };
+}
+
+export type CollectorEventName = keyof CollectorEvents;
+
+/** A listener that receives every event with its name. */
+export type CollectorEventSink = <K extends CollectorEventName>(name: K, payload: CollectorEvents[K]) => void;
