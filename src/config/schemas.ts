@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { inferOAuthProvider, serverAddressProblem } from './server-address.js';
 
 /** A value sent on a POP3 command line must never carry a line break (command injection). */
-const noLineBreaks = (what: string) => (value: string) => !/[\r\n\0]/.test(value) || `${what} must not contain CR, LF or NUL`;
+const noLineBreaks = (what: string) => (value: string) =>
+  !/[\r\n\0]/.test(value) || `${what} must not contain CR, LF or NUL`;
 
 const lineSafe = (what: string) =>
   z.string().check((ctx) => {
@@ -11,7 +12,10 @@ const lineSafe = (what: string) =>
   });
 
 const days = z.int().min(0, 'must be 0 (never) or a positive number of days').max(36_500);
-const kilobytes = z.int().min(0, 'must be 0 (no limit) or a positive size in KB').max(100 * 1024 * 1024);
+const kilobytes = z
+  .int()
+  .min(0, 'must be 0 (no limit) or a positive size in KB')
+  .max(100 * 1024 * 1024);
 const httpsOrLoopbackUrl = z.url({ protocol: /^https?$/ });
 
 // ————— S3–S5: OAuth apps —————
@@ -38,23 +42,35 @@ export const microsoftAppSchema = z.strictObject({
   ...oauthAppBase,
   tenant: z
     .string()
-    .regex(/^(common|organizations|consumers|[0-9a-fA-F-]{36}|[A-Za-z0-9.-]+\.[A-Za-z]{2,})$/, 'tenant must be common, organizations, consumers, a tenant id or a domain')
+    .regex(
+      /^(common|organizations|consumers|[0-9a-fA-F-]{36}|[A-Za-z0-9.-]+\.[A-Za-z]{2,})$/,
+      'tenant must be common, organizations, consumers, a tenant id or a domain',
+    )
     .default('common'),
 });
 
 /** Any other OAuth 2.0 provider whose POP3 server takes XOAUTH2 or OAUTHBEARER. */
-export const genericAppSchema = z.strictObject({
-  ...oauthAppBase,
-  issuer: httpsOrLoopbackUrl.optional(),
-  authorizationEndpoint: httpsOrLoopbackUrl.optional(),
-  tokenEndpoint: httpsOrLoopbackUrl.optional(),
-  scopes: z.array(z.string().min(1)).min(1, 'at least one scope is needed'),
-  sasl: z.enum(['xoauth2', 'oauthbearer']).default('xoauth2'),
-  /** Extra authorization-request parameters (e.g. `access_type: 'offline'`). */
-  extraAuthorizationParams: z.record(z.string(), z.string()).default({}),
-}).refine((app) => app.issuer !== undefined || (app.authorizationEndpoint !== undefined && app.tokenEndpoint !== undefined), {
-  message: 'give either issuer (discovery) or both authorizationEndpoint and tokenEndpoint',
-});
+export const genericAppSchema = z
+  .strictObject({
+    ...oauthAppBase,
+    issuer: httpsOrLoopbackUrl.optional(),
+    authorizationEndpoint: httpsOrLoopbackUrl.optional(),
+    tokenEndpoint: httpsOrLoopbackUrl.optional(),
+    scopes: z.array(z.string().min(1)).min(1, 'at least one scope is needed'),
+    sasl: z.enum(['xoauth2', 'oauthbearer']).default('xoauth2'),
+  /** How the client authenticates at the token endpoint; `client_secret_post` when omitted. */
+  tokenEndpointAuthMethod: z.enum(['client_secret_post', 'client_secret_basic']).optional(),
+    /** Extra authorization-request parameters (e.g. `access_type: 'offline'`). */
+    extraAuthorizationParams: z.record(z.string(), z.string()).default({}),
+  })
+  .refine(
+    (app) =>
+      app.issuer !== undefined ||
+      (app.authorizationEndpoint !== undefined && app.tokenEndpoint !== undefined),
+    {
+      message: 'give either issuer (discovery) or both authorizationEndpoint and tokenEndpoint',
+    },
+  );
 
 // ————— S6 / T1–T5: the schedule —————
 
@@ -67,13 +83,26 @@ export const genericAppSchema = z.strictObject({
  * - `manual`: only `collectNow()`.
  */
 export const scheduleSchema = z.discriminatedUnion('mode', [
-  z.strictObject({ mode: z.literal('remote-cycle'), everyNth: z.int().min(1, 'must be 1 or more').max(10_000).default(1) }),
+  z.strictObject({
+    mode: z.literal('remote-cycle'),
+    everyNth: z.int().min(1, 'must be 1 or more').max(10_000).default(1),
+  }),
   z.strictObject({
     mode: z.literal('on-user-check'),
     maxPerHour: z.int().min(0, 'must be 0 (no limit) or more').max(3600).default(0),
-    minMinutesBetween: z.int().min(0, 'must be 0 or more minutes').max(24 * 60).default(0),
+    minMinutesBetween: z
+      .int()
+      .min(0, 'must be 0 or more minutes')
+      .max(24 * 60)
+      .default(0),
   }),
-  z.strictObject({ mode: z.literal('interval'), minutes: z.number().min(0.05, 'must be at least 3 seconds').max(7 * 24 * 60) }),
+  z.strictObject({
+    mode: z.literal('interval'),
+    minutes: z
+      .number()
+      .min(0.05, 'must be at least 3 seconds')
+      .max(7 * 24 * 60),
+  }),
   z.strictObject({ mode: z.literal('manual') }),
 ]);
 
@@ -106,7 +135,10 @@ export const serverSettingsSchema = z.strictObject({
 /** An entry id: stable, URL- and file-safe. */
 export const entryIdSchema = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must be 1–128 letters, digits, ".", "_" or "-", starting with a letter or digit');
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/,
+    'must be 1–128 letters, digits, ".", "_" or "-", starting with a letter or digit',
+  );
 
 /** A remote POP3 mailbox of a local user (M1–M8). */
 export const mailboxEntrySchema = z
@@ -139,7 +171,11 @@ export const mailboxEntrySchema = z
   })
   .superRefine((entry, ctx) => {
     if (entry.auth !== 'oauth' && (entry.password === undefined || entry.password.length === 0)) {
-      ctx.addIssue({ code: 'custom', path: ['password'], message: `a password is required for ${entry.auth} logon` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['password'],
+        message: `a password is required for ${entry.auth} logon`,
+      });
     }
     if (entry.auth === 'oauth' && entry.password !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['password'], message: 'an OAuth entry stores no password' });
@@ -147,7 +183,11 @@ export const mailboxEntrySchema = z
     if (entry.auth === 'oauth' && entry.oauthProvider === undefined) {
       const host = entry.server.split(':')[0] ?? '';
       if (inferOAuthProvider(host) === undefined) {
-        ctx.addIssue({ code: 'custom', path: ['oauthProvider'], message: 'cannot infer the OAuth provider from the host: set oauthProvider' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['oauthProvider'],
+          message: 'cannot infer the OAuth provider from the host: set oauthProvider',
+        });
       }
     }
   });
@@ -155,21 +195,28 @@ export const mailboxEntrySchema = z
 // ————— U1–U2: a local user —————
 
 /** A local user's MultiPOP settings (U1, U2) and entries. */
-export const userSettingsSchema = z.strictObject({
-  /** The local recipient, e.g. `ann@example.com`. */
-  id: lineSafe('user id').pipe(z.string().min(1, 'user id is required').max(320)),
-  /** U1 */
-  enabled: z.boolean().default(true),
-  /** U2: may add, edit, enable and disable entries from webmail. */
-  mayEditSettings: z.boolean().default(false),
-  entries: z.array(mailboxEntrySchema).default([]),
-}).superRefine((user, ctx) => {
-  const seen = new Set<string>();
-  user.entries.forEach((entry, i) => {
-    if (seen.has(entry.id)) ctx.addIssue({ code: 'custom', path: ['entries', i, 'id'], message: `duplicate entry id "${entry.id}"` });
-    seen.add(entry.id);
+export const userSettingsSchema = z
+  .strictObject({
+    /** The local recipient, e.g. `ann@example.com`. */
+    id: lineSafe('user id').pipe(z.string().min(1, 'user id is required').max(320)),
+    /** U1 */
+    enabled: z.boolean().default(true),
+    /** U2: may add, edit, enable and disable entries from webmail. */
+    mayEditSettings: z.boolean().default(false),
+    entries: z.array(mailboxEntrySchema).default([]),
+  })
+  .superRefine((user, ctx) => {
+    const seen = new Set<string>();
+    user.entries.forEach((entry, i) => {
+      if (seen.has(entry.id))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['entries', i, 'id'],
+          message: `duplicate entry id "${entry.id}"`,
+        });
+      seen.add(entry.id);
+    });
   });
-});
 
 /** A whole installation: server-wide settings and users. */
 export const multipopConfigSchema = z
@@ -181,15 +228,21 @@ export const multipopConfigSchema = z
     const users = new Set<string>();
     const entries = new Set<string>();
     config.users.forEach((user, u) => {
-      if (users.has(user.id)) ctx.addIssue({ code: 'custom', path: ['users', u, 'id'], message: `duplicate user "${user.id}"` });
+      if (users.has(user.id))
+        ctx.addIssue({ code: 'custom', path: ['users', u, 'id'], message: `duplicate user "${user.id}"` });
       users.add(user.id);
       user.entries.forEach((entry, e) => {
         if (entries.has(entry.id)) {
-          ctx.addIssue({ code: 'custom', path: ['users', u, 'entries', e, 'id'], message: `entry id "${entry.id}" is used twice; ids are unique across users` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['users', u, 'entries', e, 'id'],
+            message: `entry id "${entry.id}" is used twice; ids are unique across users`,
+          });
         }
         entries.add(entry.id);
         const problem = oauthAppProblem(entry, config.settings);
-        if (problem) ctx.addIssue({ code: 'custom', path: ['users', u, 'entries', e, 'auth'], message: problem });
+        if (problem)
+          ctx.addIssue({ code: 'custom', path: ['users', u, 'entries', e, 'auth'], message: problem });
       });
     });
   });
@@ -213,7 +266,9 @@ export type MultiPopConfigInput = z.input<typeof multipopConfigSchema>;
 export type OAuthProviderName = 'gmail' | 'microsoft' | 'generic';
 
 /** The OAuth provider an entry uses: explicit, or inferred from the host. */
-export function entryOAuthProvider(entry: Pick<MailboxEntry, 'auth' | 'oauthProvider' | 'server'>): OAuthProviderName | undefined {
+export function entryOAuthProvider(
+  entry: Pick<MailboxEntry, 'auth' | 'oauthProvider' | 'server'>,
+): OAuthProviderName | undefined {
   if (entry.auth !== 'oauth') return undefined;
   return entry.oauthProvider ?? inferOAuthProvider(entry.server.split(':')[0] ?? '');
 }

@@ -80,6 +80,7 @@ function parseServerUnchecked(input: string, tls: TlsMode | undefined): ServerAd
 export function inferOAuthProvider(host: string): 'gmail' | 'microsoft' | undefined {
   const h = host.toLowerCase().replace(/\.$/, '');
   if (h === 'pop.gmail.com' || h === 'pop.googlemail.com') return 'gmail';
-  if (h === 'outlook.office365.com' || h === 'pop-mail.outlook.com' || h === 'pop3.live.com') return 'microsoft';
+  if (h === 'outlook.office365.com' || h === 'pop-mail.outlook.com' || h === 'pop3.live.com')
+    return 'microsoft';
   return undefined;
 }

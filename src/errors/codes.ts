@@ -65,7 +65,8 @@ export const errorCodeDescriptions: Readonly<Record<ErrorCode, string>> = {
   COMMAND_TIMEOUT: 'The server stopped answering in the middle of a command (idle timeout).',
   CONNECTION_CLOSED: 'The server closed the connection before the response was complete.',
   TLS_FAILED: 'The TLS handshake failed or the certificate was rejected (chain, host name, expiry).',
-  TLS_REQUIRED: 'TLS was required but the server did not offer STLS (or it failed); no credentials were sent.',
+  TLS_REQUIRED:
+    'TLS was required but the server did not offer STLS (or it failed); no credentials were sent.',
   PROTOCOL_ERROR: 'The server sent something that is not valid POP3.',
   LIMIT_EXCEEDED: 'The server exceeded a safety limit (line length, message size); the session was ended.',
   SERVER_ERROR: 'The server answered -ERR without a more specific response code.',
@@ -77,9 +78,12 @@ export const errorCodeDescriptions: Readonly<Record<ErrorCode, string>> = {
   INVALID_STATE: 'The operation is not allowed in the current protocol or object state.',
   AUTH_FAILED: 'The server rejected the credentials or token.',
   AUTH_MECHANISM_UNAVAILABLE: 'The configured authentication method is not offered by the server.',
-  OAUTH_NEEDS_PERMISSION: 'The OAuth grant is gone (revoked, expired, password changed): the user must grant permission again.',
-  OAUTH_TRANSIENT: 'The token endpoint failed temporarily (network, 429, 5xx); retried later without asking the user.',
-  OAUTH_STATE_INVALID: 'The OAuth callback state is unknown, expired, reused or for another user; nothing was stored.',
+  OAUTH_NEEDS_PERMISSION:
+    'The OAuth grant is gone (revoked, expired, password changed): the user must grant permission again.',
+  OAUTH_TRANSIENT:
+    'The token endpoint failed temporarily (network, 429, 5xx); retried later without asking the user.',
+  OAUTH_STATE_INVALID:
+    'The OAuth callback state is unknown, expired, reused or for another user; nothing was stored.',
   OAUTH_ACCESS_DENIED: 'The user declined the permission request at the provider.',
   OAUTH_PROVIDER_ERROR: 'The authorization server answered with an error or an invalid response.',
   OAUTH_NOT_CONFIGURED: 'No OAuth app (client id and secret) is configured for this provider or domain.',
@@ -87,7 +91,8 @@ export const errorCodeDescriptions: Readonly<Record<ErrorCode, string>> = {
   STORE_ERROR: 'A store (ledger, directory, token store) failed to read or write.',
   STORE_KEY_INVALID: 'The encryption key does not match the stored data (wrong key or tampered data).',
   NOT_FOUND: 'The user, mailbox entry or record does not exist.',
-  PERMISSION_DENIED: 'The user may not change MultiPOP settings (MultiPOP, the user or the edit permission is off).',
+  PERMISSION_DENIED:
+    'The user may not change MultiPOP settings (MultiPOP, the user or the edit permission is off).',
   UIDL_REQUIRED: 'Leave-on-server needs UIDL, which the server does not offer.',
   OVER_QUOTA: "The local user's mailbox is over quota; collection for the user was skipped.",
   ABORTED: 'The operation was aborted (stop() or an AbortSignal).',

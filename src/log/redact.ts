@@ -6,7 +6,8 @@ export const REDACTED = '[REDACTED]';
  * Matching is by name so that a new field called `refreshToken` or `clientSecret` is covered
  * without anyone remembering to add it.
  */
-const SECRET_KEY = /pass(word)?|secret|token|authorization|apop|digest|sasl|credential|cookie|verifier|^key$/i;
+const SECRET_KEY =
+  /pass(word)?|secret|token|authorization|apop|digest|sasl|credential|cookie|verifier|^key$/i;
 
 const MAX_DEPTH = 8;
 
@@ -43,7 +44,10 @@ function redactValue(value: unknown, secrets: string[], depth: number, seen: Wea
   if (Array.isArray(value)) return value.map((v) => redactValue(v, secrets, depth + 1, seen));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    out[k] = SECRET_KEY.test(k) && v !== undefined && v !== null ? REDACTED : redactValue(v, secrets, depth + 1, seen);
+    out[k] =
+      SECRET_KEY.test(k) && v !== undefined && v !== null
+        ? REDACTED
+        : redactValue(v, secrets, depth + 1, seen);
   }
   return out;
 }
