@@ -24,17 +24,25 @@ export function parseWith<S extends z.ZodType>(schema: S, input: unknown, what: 
   const result = schema.safeParse(input, { reportInput: false });
   if (result.success) return result.data;
   const first = result.error.issues[0];
-  const field = first ? formatPath(first.path) : undefined;
+  const field = first ? issueField(first) : undefined;
   throw new MultiPopError('CONFIG_INVALID', `Invalid ${what}:\n${z.prettifyError(result.error)}`, {
     ...(field === undefined ? {} : { field }),
-    issues: result.error.issues.map((issue) => ({ field: formatPath(issue.path), message: issue.message })),
+    issues: result.error.issues.map((issue) => ({ field: issueField(issue), message: issue.message })),
   });
 }
 
+/** The field an issue is about; for an unknown key that is the key itself, not its parent. */
+function issueField(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys' && issue.keys.length > 0) return formatPath([...issue.path, issue.keys[0]!]);
+  return formatPath(issue.path);
+}
+
+/** `users[0].entries[1].id`; keys that are not identifiers (domains) in brackets: `redirectUris["example.com"]`. */
 function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const key of path) {
     if (typeof key === 'number') out += `[${key}]`;
+    else if (typeof key === 'string' && !/^[A-Za-z_$][\w$]*$/.test(key)) out += `[${JSON.stringify(key)}]`;
     else out += out === '' ? String(key) : `.${String(key)}`;
   }
   return out;
