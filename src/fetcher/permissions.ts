@@ -1,0 +1,110 @@
+import type { ServerSettings, UserSettings } from '../config/index.js';
+import { MultiPopError } from '../errors/index.js';
+import type { UserFlags } from '../ports/index.js';
+
+/**
+ * Who asks for a webmail-facing operation: the administrator (the host acting through its own
+ * admin API) or a signed-in local user. The host authenticates the actor; the library only
+ * decides what the actor may do.
+ *
+ * @example
+ * ```ts
+ * const admin: Actor = { role: 'admin' };
+ * const ann: Actor = { role: 'user', userId: 'ann@example.com' };
+ * ```
+ */
+export type Actor = { role: 'admin' } | { role: 'user'; userId: string };
+
+/** What an operation needs from a user actor. */
+export type PermissionLevel =
+  /** Add, edit, remove, enable/disable entries: S1 && U1 && U2. */
+  | 'edit'
+  /** See own entries and grant OAuth permission for them: S1 && U1 (U2 not needed). */
+  | 'grant';
+
+/** Why an actor was refused (in the error's context as `reason`). */
+export type DenialReason =
+  | 'multipop-disabled'
+  | 'user-disabled'
+  | 'no-edit-permission'
+  | 'not-owner'
+  | 'invalid-actor';
+
+/**
+ * Checks that `actor` may act on entries of `ownerId` at `level`; throws `PERMISSION_DENIED`
+ * otherwise. The administrator may always. A user may act only on their own entries, only
+ * while MultiPOP is on (S1) and on for them (U1), and for `edit` only with U2.
+ *
+ * Granting needs no U2 on purpose: U2 guards the *settings* (which servers, which logon).
+ * Granting OAuth permission changes no setting; it lets an entry the administrator set up
+ * work, and only the user can do it (it is their Google or Microsoft account). Requiring U2
+ * would leave administrator-created OAuth entries of users without U2 unusable.
+ *
+ * @example
+ * ```ts
+ * assertPermitted({ role: 'user', userId: 'ann' }, 'ann', 'edit', settings, user);
+ * ```
+ * @throws MultiPopError `PERMISSION_DENIED`
+ */
+export function assertPermitted(
+  actor: Actor,
+  ownerId: string,
+  level: PermissionLevel,
+  settings: Pick<ServerSettings, 'enabled'>,
+  owner:
+    | Pick<UserFlags, 'enabled' | 'mayEditSettings'>
+    | Pick<UserSettings, 'enabled' | 'mayEditSettings'>
+    | undefined,
+): void {
+  const reason = denialReason(actor, ownerId, level, settings, owner);
+  if (reason !== undefined) {
+    throw new MultiPopError('PERMISSION_DENIED', denialMessage(reason), {
+      reason,
+      ...(isUser(actor) ? { userId: actor.userId } : {}),
+    });
+  }
+}
+
+/**
+ * Why `actor` may not act on `ownerId`'s entries at `level`, or `undefined` when it may.
+ *
+ * @example
+ * ```ts
+ * denialReason({ role: 'admin' }, 'ann', 'edit', settings, user); // undefined
+ * ```
+ */
+export function denialReason(
+  actor: Actor,
+  ownerId: string,
+  level: PermissionLevel,
+  settings: Pick<ServerSettings, 'enabled'>,
+  owner: Pick<UserFlags, 'enabled' | 'mayEditSettings'> | undefined,
+): DenialReason | undefined {
+  if (actor?.role === 'admin') return undefined;
+  if (!isUser(actor)) return 'invalid-actor';
+  if (actor.userId !== ownerId) return 'not-owner';
+  if (!settings.enabled) return 'multipop-disabled';
+  // A user id the directory does not know is treated like a disabled user.
+  if (!owner?.enabled) return 'user-disabled';
+  if (level === 'edit' && !owner.mayEditSettings) return 'no-edit-permission';
+  return undefined;
+}
+
+function isUser(actor: Actor): actor is { role: 'user'; userId: string } {
+  return actor?.role === 'user' && typeof actor.userId === 'string' && actor.userId.length > 0;
+}
+
+function denialMessage(reason: DenialReason): string {
+  switch (reason) {
+    case 'multipop-disabled':
+      return 'MultiPOP is disabled on this server';
+    case 'user-disabled':
+      return 'MultiPOP is disabled for this user';
+    case 'no-edit-permission':
+      return 'This user may not change MultiPOP settings';
+    case 'not-owner':
+      return 'A user may act only on their own MultiPOP entries';
+    case 'invalid-actor':
+      return 'The actor is neither the administrator nor a user';
+  }
+}

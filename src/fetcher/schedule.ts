@@ -1,0 +1,119 @@
+import type { Schedule } from '../config/index.js';
+
+const HOUR_MS = 3_600_000;
+const MINUTE_MS = 60_000;
+
+/** The T4 limits of the `on-user-check` schedule. */
+export type UserCheckLimits = Pick<
+  Extract<Schedule, { mode: 'on-user-check' }>,
+  'maxPerHour' | 'minMinutesBetween'
+>;
+
+/**
+ * T3/T4: decides whether a user's mail check may trigger a collection, per user: at most
+ * `maxPerHour` collections in any sliding hour (0 = no limit) and at least
+ * `minMinutesBetween` minutes after the previous one (0 = no minimum).
+ *
+ * Kept in memory: after a restart every user may be collected once more at once, which is
+ * harmless (the remote servers' own LOGIN-DELAY still applies through the back-off).
+ *
+ * @example
+ * ```ts
+ * const limiter = new UserCheckLimiter();
+ * if (limiter.tryAcquire('ann@example.com', Date.now(), { maxPerHour: 4, minMinutesBetween: 10 })) collect();
+ * ```
+ */
+export class UserCheckLimiter {
+  // userId → start times (ms) of the collections in the last hour, oldest first.
+  readonly #history = new Map<string, number[]>();
+
+  /** True (and recorded) when a collection for `userId` may start at `now`. */
+  tryAcquire(userId: string, now: number, limits: UserCheckLimits): boolean {
+    const recent = (this.#history.get(userId) ?? []).filter((at) => at > now - HOUR_MS && at <= now);
+    const last = recent.at(-1);
+    const tooSoon =
+      limits.minMinutesBetween > 0 && last !== undefined && now - last < limits.minMinutesBetween * MINUTE_MS;
+    const tooMany = limits.maxPerHour > 0 && recent.length >= limits.maxPerHour;
+    if (tooSoon || tooMany) {
+      this.#store(userId, recent);
+      return false;
+    }
+    recent.push(now);
+    this.#store(userId, recent);
+    return true;
+  }
+
+  /** Forgets a user's history (when the user is removed). */
+  forget(userId: string): void {
+    this.#history.delete(userId);
+  }
+
+  #store(userId: string, recent: number[]): void {
+    if (recent.length === 0) this.#history.delete(userId);
+    else this.#history.set(userId, recent);
+  }
+}
+
+/**
+ * T1/T2: counts the host's remote-mail cycles; every `everyNth` one triggers a collection
+ * (`everyNth: 1` is T1, every cycle).
+ *
+ * @example
+ * ```ts
+ * const cycles = new RemoteCycleCounter();
+ * cycles.tick(3); cycles.tick(3); cycles.tick(3); // false, false, true
+ * ```
+ */
+export class RemoteCycleCounter {
+  #count = 0;
+
+  /** Counts one cycle; true when this one is due. */
+  tick(everyNth: number): boolean {
+    this.#count++;
+    if (this.#count >= Math.max(1, everyNth)) {
+      this.#count = 0;
+      return true;
+    }
+    return false;
+  }
+
+  /** Starts counting afresh (on start, and when the schedule changes). */
+  reset(): void {
+    this.#count = 0;
+  }
+}
+
+/**
+ * A one-shot timer that never keeps the process alive (`unref`), re-armed by its owner after
+ * each tick so that every cycle reads the current interval.
+ *
+ * @example
+ * ```ts
+ * const timer = new UnrefTimer();
+ * timer.arm(5 * 60_000, tick);
+ * timer.disarm();
+ * ```
+ */
+export class UnrefTimer {
+  #handle: ReturnType<typeof setTimeout> | undefined;
+
+  /** Replaces any armed timer with one that calls `fn` after `ms`. */
+  arm(ms: number, fn: () => void): void {
+    this.disarm();
+    const handle = setTimeout(() => {
+      if (this.#handle === handle) this.#handle = undefined;
+      fn();
+    }, ms);
+    handle.unref?.();
+    this.#handle = handle;
+  }
+
+  disarm(): void {
+    if (this.#handle !== undefined) clearTimeout(this.#handle);
+    this.#handle = undefined;
+  }
+
+  get armed(): boolean {
+    return this.#handle !== undefined;
+  }
+}
