@@ -27,7 +27,34 @@ export async function parseHeaderMetadata(header: Buffer): Promise<MessageMetada
   if (parsed.from?.text) metadata.from = parsed.from.text;
   if (parsed.subject !== undefined) metadata.subject = parsed.subject;
   if (parsed.date && hasValidDateHeader(parsed.headerLines)) metadata.date = parsed.date;
+  const returnPath = returnPathOf(parsed.headerLines);
+  if (returnPath !== undefined) metadata.returnPath = returnPath;
   return metadata;
+}
+
+/** The unfolded value of the first header line with this (lower-case) name. */
+function rawValue(lines: readonly { key: string; line: string }[], key: string): string | undefined {
+  const raw = lines.find((l) => l.key === key)?.line;
+  return raw === undefined
+    ? undefined
+    : raw
+        .slice(raw.indexOf(':') + 1)
+        .replace(/\r?\n/g, '')
+        .trim();
+}
+
+/**
+ * The envelope sender from the topmost `Return-Path:` (the one the final delivery wrote):
+ * `<a@b>` → `a@b`, `<>` → `''` (the null sender of bounces). A host may use it as `MAIL FROM`,
+ * so anything that could break out of an SMTP command — a space, a control character or an
+ * angle bracket inside the address — makes the value unusable and it is left out.
+ */
+function returnPathOf(lines: readonly { key: string; line: string }[]): string | undefined {
+  const value = rawValue(lines, 'return-path');
+  if (value === undefined) return undefined;
+  const address = /^<([^<>]*)>/.exec(value)?.[1] ?? value;
+  if (address.length > 512 || /[\u0000-\u0020\u007f<>]/.test(address)) return undefined;
+  return address;
 }
 
 /**
@@ -35,11 +62,6 @@ export async function parseHeaderMetadata(header: Buffer): Promise<MessageMetada
  * not mistake that for the message's date, so the raw header is checked the same way.
  */
 function hasValidDateHeader(lines: readonly { key: string; line: string }[]): boolean {
-  const raw = lines.find((l) => l.key === 'date')?.line;
-  if (raw === undefined) return false;
-  const value = raw
-    .slice(raw.indexOf(':') + 1)
-    .replace(/\r?\n/g, '')
-    .trim();
-  return !Number.isNaN(new Date(value).getTime());
+  const value = rawValue(lines, 'date');
+  return value !== undefined && !Number.isNaN(new Date(value).getTime());
 }

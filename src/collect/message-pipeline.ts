@@ -150,7 +150,9 @@ export function buildQueuedContent(source: Readable, options: QueuedContentOptio
     headerChunks.push(taken);
     headerLength += taken.length;
     if (end !== -1) settleHeader(true);
-    else if (headerLength >= maxHeaderBytes) settleHeader(false);
+    // Cut short only once a byte past the limit arrives: a block that ends (or a message that
+    // ends) exactly at the limit is still complete.
+    else if (chunk.length > room) settleHeader(false);
   };
 
   const settleHeader = (complete: boolean) => {
