@@ -113,33 +113,34 @@ export function plan(input: PlanInput): Plan {
   const seen = new Map<string, number>();
 
   for (const entry of listing) {
-    const message: ListedMessage = { msg: entry.msg, size: entry.size, uidl: entry.uidl };
-    const firstMsg = seen.get(message.uidl);
+    const { msg, size, uidl } = entry;
+    const firstMsg = seen.get(uidl);
     if (firstMsg !== undefined) {
-      result.duplicates.push({ ...message, firstMsg });
+      result.duplicates.push({ msg, size, uidl, firstMsg });
       continue;
     }
-    seen.set(message.uidl, message.msg);
-    const record = ledger.get(message.uidl);
+    seen.set(uidl, msg);
+    const record = ledger.get(uidl);
 
     if (record?.collected) {
       result.alreadyCollected++;
       const reason = collectedDeleteReason(record, policy, now);
-      if (reason) result.delete.push({ ...message, reason });
+      // Kept messages — most of a large leave-on-server maildrop — allocate nothing.
+      if (reason) result.delete.push({ msg, size, uidl, reason });
       else result.kept++;
       continue;
     }
 
-    if (isOversize(message.size, policy)) {
+    if (isOversize(size, policy)) {
       if (policy.deleteOversized) {
-        result.delete.push({ ...message, reason: record?.deletePending ? 'pending' : 'oversize' });
+        result.delete.push({ msg, size, uidl, reason: record?.deletePending ? 'pending' : 'oversize' });
       } else {
-        result.skipOversize.push({ ...message, report: !record?.oversizeReported });
+        result.skipOversize.push({ msg, size, uidl, report: !record?.oversizeReported });
       }
       continue;
     }
 
-    result.fetch.push(message);
+    result.fetch.push({ msg, size, uidl });
   }
 
   for (const uidl of ledger.keys()) {
