@@ -1,1 +1,7 @@
-export {};
+/**
+ * `multipop/sqlite`: the embedded SQLite store (directory, ledger and token store in one file,
+ * secrets encrypted). Needs the optional peer dependency better-sqlite3 12.
+ *
+ * @packageDocumentation
+ */
+export { openSqliteStore, SCHEMA_VERSION, type SqliteStore, type SqliteStoreOptions } from './store.js';

@@ -1,0 +1,212 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import type { LocalQueue } from '../../ports/index.js';
+import { type ContractFactory, type ContractHarness, toHarness, useSubject } from './harness.js';
+import { makeQueuedMessage } from './queued-message.js';
+
+/** A message the queue under test holds, as its harness reads it back. */
+export interface HeldMessage {
+  id: string;
+  content: Buffer;
+}
+
+/** A {@link ContractHarness} for queues, with an optional way to read back what was accepted. */
+export interface LocalQueueHarness<Q extends LocalQueue> extends ContractHarness<Q> {
+  /**
+   * Every message the queue now holds. Without it, the suite cannot check bytes or copies and
+   * skips those tests (it still checks acceptance, rejection, stream handling and `has`).
+   */
+  messages?(queue: Q): Promise<HeldMessage[]>;
+}
+
+/**
+ * The {@link LocalQueue} contract: exact bytes (8-bit, NUL, bare CR and LF, dot lines, any chunk
+ * boundaries, several MiB), streams consumed on success and consumed or destroyed on failure, a
+ * failed stream rejects and leaves nothing behind, the same idempotency key twice gives one
+ * copy (also after a reopen), and `has` when implemented.
+ *
+ * @example
+ * ```ts
+ * // test/my-queue.contract.test.ts
+ * import { runLocalQueueContract } from 'multipop/testing';
+ * runLocalQueueContract('MTA queue', {
+ *   create: () => new MtaQueue(testSpool()),
+ *   messages: async (queue) => queue.listSpool(),
+ * });
+ * ```
+ */
+export function runLocalQueueContract<Q extends LocalQueue>(
+  name: string,
+  factory: ContractFactory<Q> | LocalQueueHarness<Q>,
+): void {
+  const harness = toHarness(factory) as LocalQueueHarness<Q>;
+  const readBack = harness.messages;
+
+  describe(`LocalQueue contract: ${name}`, () => {
+    const queue = useSubject(harness);
+    const held = async () => (readBack ? readBack(queue()) : []);
+
+    it('accepts a message and resolves with an id once the stream is consumed', async () => {
+      const message = makeQueuedMessage({
+        content: Buffer.from('Subject: hello\r\n\r\nbody\r\n'),
+        idempotencyKey: 'k-accept',
+      });
+      const result = await queue().enqueue(message);
+      expect(typeof result.id).toBe('string');
+      expect(result.id.length).toBeGreaterThan(0);
+      expect(message.content.readableEnded).toBe(true);
+    });
+
+    it.skipIf(!readBack)(
+      'keeps every byte: 8-bit, NUL, bare CR and LF, dot lines, odd chunk boundaries',
+      async () => {
+        const bytes = trickyBytes();
+        const chunks = splitAt(bytes, [1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377]);
+        const { id } = await queue().enqueue(
+          makeQueuedMessage({ content: chunks, idempotencyKey: 'k-bytes' }),
+        );
+        const found = (await held()).filter((m) => m.id === id);
+        expect(found).toHaveLength(1);
+        expect(found[0]!.content.equals(bytes)).toBe(true);
+      },
+    );
+
+    it.skipIf(!readBack)('streams a 4 MiB message through intact', async () => {
+      const size = 4 * 1024 * 1024;
+      const expected = createHash('sha256');
+      const content = Readable.from(
+        (function* () {
+          let produced = 0;
+          let n = 0;
+          while (produced < size) {
+            const chunk = Buffer.alloc(Math.min(65_521, size - produced), n++ % 256);
+            chunk[0] = 0x0d;
+            chunk[chunk.length - 1] = 0x0a;
+            expected.update(chunk);
+            produced += chunk.length;
+            yield chunk;
+          }
+        })(),
+        { objectMode: false },
+      );
+      const { id } = await queue().enqueue(
+        makeQueuedMessage({ content, idempotencyKey: 'k-large', remoteSize: size }),
+      );
+      const found = (await held()).find((m) => m.id === id);
+      expect(found?.content.length).toBe(size);
+      expect(createHash('sha256').update(found!.content).digest('hex')).toBe(expected.digest('hex'));
+    });
+
+    it('rejects when the content stream fails, and destroys (or consumes) the stream', async () => {
+      const content = failingStream(
+        Buffer.from('Subject: cut short\r\n\r\npartial'),
+        new Error('connection reset'),
+      );
+      const message = makeQueuedMessage({ content, idempotencyKey: 'k-fail' });
+      await expect(queue().enqueue(message)).rejects.toBeInstanceOf(Error);
+      expect(content.destroyed || content.readableEnded).toBe(true);
+      if (queue().has) expect(await queue().has!('k-fail')).toBe(false);
+      if (readBack) expect(await held()).toHaveLength(0);
+    });
+
+    it('accepts a retry in full after a failed attempt with the same key', async () => {
+      const bytes = Buffer.from('Subject: second try\r\n\r\nwhole body\r\n');
+      const first = failingStream(bytes.subarray(0, 10), new Error('connection reset'));
+      await expect(
+        queue().enqueue(makeQueuedMessage({ content: first, idempotencyKey: 'k-retry' })),
+      ).rejects.toBeInstanceOf(Error);
+      const { id } = await queue().enqueue(makeQueuedMessage({ content: bytes, idempotencyKey: 'k-retry' }));
+      if (queue().has) expect(await queue().has!('k-retry')).toBe(true);
+      if (readBack) {
+        const all = await held();
+        expect(all).toHaveLength(1);
+        expect(all[0]!.id).toBe(id);
+        expect(all[0]!.content.equals(bytes)).toBe(true);
+      }
+    });
+
+    it('accepts the same idempotency key once: the second enqueue resolves and adds no copy', async () => {
+      const bytes = Buffer.from('Subject: once\r\n\r\nonly once\r\n');
+      await queue().enqueue(makeQueuedMessage({ content: bytes, idempotencyKey: 'k-once' }));
+      const again = makeQueuedMessage({ content: bytes, idempotencyKey: 'k-once' });
+      const second = await queue().enqueue(again);
+      expect(typeof second.id).toBe('string');
+      expect(again.content.destroyed || again.content.readableEnded).toBe(true);
+      if (readBack) expect(await held()).toHaveLength(1);
+    });
+
+    it('keeps messages with different keys apart, even with the same bytes and for other recipients', async () => {
+      const bytes = Buffer.from('Subject: twin\r\n\r\nsame\r\n');
+      const a = await queue().enqueue(
+        makeQueuedMessage({ content: bytes, idempotencyKey: 'k-a', recipient: 'ann@example.com' }),
+      );
+      const b = await queue().enqueue(
+        makeQueuedMessage({ content: bytes, idempotencyKey: 'k-b', recipient: 'ann@example.com' }),
+      );
+      const c = await queue().enqueue(
+        makeQueuedMessage({ content: bytes, idempotencyKey: 'k-c', recipient: 'bob@example.com' }),
+      );
+      expect(new Set([a.id, b.id, c.id]).size).toBe(3);
+      if (readBack) expect((await held()).map((m) => m.id).sort()).toEqual([a.id, b.id, c.id].sort());
+    });
+
+    it('has(key) answers for accepted keys only (when implemented)', async () => {
+      const q = queue();
+      if (!q.has) return;
+      expect(await q.has('k-has')).toBe(false);
+      await q.enqueue(
+        makeQueuedMessage({ content: Buffer.from('Subject: has\r\n\r\nx\r\n'), idempotencyKey: 'k-has' }),
+      );
+      expect(await q.has('k-has')).toBe(true);
+      expect(await q.has('k-has-other')).toBe(false);
+    });
+
+    it.skipIf(!harness.reopen)('remembers accepted keys across a reopen', async () => {
+      const bytes = Buffer.from('Subject: restart\r\n\r\nx\r\n');
+      await queue().enqueue(makeQueuedMessage({ content: bytes, idempotencyKey: 'k-restart' }));
+      const reopened = await queue.reopen!();
+      if (reopened.has) expect(await reopened.has('k-restart')).toBe(true);
+      await reopened.enqueue(makeQueuedMessage({ content: bytes, idempotencyKey: 'k-restart' }));
+      if (readBack) expect(await held()).toHaveLength(1);
+    });
+  });
+}
+
+/** Every byte value, CRLF and bare CR/LF, NUL, dot lines and a lone "." line in the body. */
+function trickyBytes(): Buffer {
+  const all = Buffer.alloc(256);
+  for (let i = 0; i < 256; i++) all[i] = i;
+  return Buffer.concat([
+    Buffer.from('Subject: =?ISO-8859-1?Q?Gr=FC=DFe?=\r\nX-Raw: caf\xe9\r\n\r\n', 'latin1'),
+    Buffer.from('.\r\n..two dots\r\n.x\r\nbare LF\nbare CR\rCRCRLF\r\r\n\0NUL\0\r\n', 'latin1'),
+    all,
+    Buffer.from('\r\n\r\n.\r\n', 'latin1'),
+  ]);
+}
+
+function splitAt(bytes: Buffer, sizes: number[]): Buffer[] {
+  const chunks: Buffer[] = [];
+  let offset = 0;
+  for (let i = 0; offset < bytes.length; i++) {
+    const size = sizes[i % sizes.length]!;
+    chunks.push(bytes.subarray(offset, offset + size));
+    offset += size;
+  }
+  return chunks;
+}
+
+/** A byte stream that yields `head`, then fails with `error` (a connection lost mid-RETR). */
+function failingStream(head: Buffer, error: Error): Readable {
+  let sent = false;
+  return new Readable({
+    read() {
+      if (!sent) {
+        sent = true;
+        this.push(head);
+      } else {
+        setImmediate(() => this.destroy(error));
+      }
+    },
+  });
+}
