@@ -1,0 +1,265 @@
+import type { MailboxEntry, OAuthProviderName, ServerSettings } from '../../config/index.js';
+import { createLog, type Log, type Logger, SecretRegistry } from '../../log/index.js';
+import type { MailboxDirectory, TokenStore } from '../../ports/index.js';
+import type { AuthProvider } from '../provider.js';
+import { AuthorizationServerCache } from './authorization-server.js';
+import type { OAuthCallbackInput } from './callback.js';
+import { type OAuthContext, profileOf, safeEmitter } from './context.js';
+import type { OAuthEventListener } from './events.js';
+import {
+  type BeginGrantInput,
+  type BeginGrantResult,
+  beginGrant,
+  type CompleteGrantResult,
+  completeGrant,
+  DEFAULT_GRANT_TTL_MS,
+} from './grant-flow.js';
+import type { OAuthFetch } from './http.js';
+import { oauthAuthProvider } from './oauth-auth-provider.js';
+import type { OAuthProfile, OAuthProfileOverrides } from './profiles.js';
+import { DEFAULT_REFRESH_SKEW_MS, type GetAccessTokenOptions, TokenKeeper } from './token-keeper.js';
+
+/** Options of {@link OAuthService}. Only `tokens` and `directory` are required. */
+export interface OAuthServiceOptions {
+  /**
+   * Where tokens and pending grants live (encrypted at rest in the stores we ship).
+   * @example
+   * ```ts
+   * new OAuthService({ tokens: memoryTokenStore(), directory });
+   * ```
+   */
+  tokens: TokenStore;
+  /**
+   * The mailbox directory: entries are looked up (and enabled after a grant) here.
+   * @example
+   * ```ts
+   * new OAuthService({ tokens, directory: memoryDirectory(config) });
+   * ```
+   */
+  directory: MailboxDirectory;
+  /**
+   * The server settings holding the OAuth apps (S3–S5); read at every use.
+   * @default () => directory.getSettings()
+   * @example
+   * ```ts
+   * new OAuthService({ tokens, directory, settings: () => currentSettings });
+   * ```
+   */
+  settings?: () => ServerSettings | Promise<ServerSettings>;
+  /**
+   * Clock in ms since the epoch.
+   * @default Date.now
+   * @example
+   * ```ts
+   * new OAuthService({ tokens, directory, now: () => clock.now() });
+   * ```
+   */
+  now?: () => number;
+  /**
+   * How long a started "Grant permission" may take before its callback is refused, in ms.
+   * @default 600000 (10 minutes)
+   * @example
+   * ```ts
+   * new OAuthService({ tokens, directory, grantTtlMs: 5 * 60_000 });
+   * ```
+   */
+  grantTtlMs?: number;
+  /**
+   * Refresh an access token when it expires within this many ms.
+   * @default 300000 (5 minutes)
+   * @example
+   * ```ts
+   * new OAuthService({ tokens, directory, refreshSkewMs: 60_000 });
+   * ```
+   */
+  refreshSkewMs?: number;
+  /**
+   * Where to log (pino-shaped); tokens, codes and secrets are never written.
+   * @default silent
+   * @example
+   * ```ts
+   * new OAuthService({ tokens, directory, logger: pino() });
+   * ```
+   */
+  logger?: Logger | Log | false;
+  /**
+   * The secret registry of your logs: client secrets and tokens are added so that every log
+   * line of the library scrubs them. Pass the one your fetcher uses.
+   * @default a private registry
+   * @example
+   * ```ts
+   * new OAuthService({ tokens, directory, secrets });
+   * ```
+   */
+  secrets?: SecretRegistry;
+  /**
+   * Receives `granted`, `needs-permission` and `refreshed` events (the fetcher maps them).
+   * @example
+   * ```ts
+   * new OAuthService({ tokens, directory, onEvent: (e) => e.type === 'needs-permission' && notify(e.userId) });
+   * ```
+   */
+  onEvent?: OAuthEventListener;
+  /**
+   * Replaces `fetch` for every request to an authorization server.
+   * @default globalThis.fetch
+   * @example
+   * ```ts
+   * new OAuthService({ tokens, directory, fetch: (url, init) => fetch(url, { ...init, dispatcher: proxyAgent }) });
+   * ```
+   */
+  fetch?: OAuthFetch;
+  /**
+   * Allows `http://` authorization servers — for local test servers only.
+   * @default false
+   * @example
+   * ```ts
+   * new OAuthService({ tokens, directory, allowInsecureRequests: true, providers: { generic: { issuer: 'http://127.0.0.1:4000' } } });
+   * ```
+   */
+  allowInsecureRequests?: boolean;
+  /**
+   * Time limit of one request to an authorization server, in ms.
+   * @default 15000
+   * @example
+   * ```ts
+   * new OAuthService({ tokens, directory, requestTimeoutMs: 5000 });
+   * ```
+   */
+  requestTimeoutMs?: number;
+  /**
+   * Replaces parts of a provider's profile: endpoints (a test server), client authentication,
+   * SASL form, scopes. Give an endpoint as `undefined` to remove it (then it is discovered).
+   * @example
+   * ```ts
+   * new OAuthService({ tokens, directory, providers: { gmail: { authorizationEndpoint: `${issuer}/auth`, tokenEndpoint: `${issuer}/token` } } });
+   * ```
+   */
+  providers?: Partial<Record<OAuthProviderName, OAuthProfileOverrides>>;
+}
+
+/**
+ * OAuth 2.0 for remote mailboxes: the "Grant permission" flow (authorization code + PKCE),
+ * the token life cycle (refresh ahead of expiry, single flight, rotation, "needs permission"),
+ * and the {@link AuthProvider} that logs in with XOAUTH2 / OAUTHBEARER.
+ *
+ * @example
+ * ```ts
+ * const oauth = new OAuthService({ tokens: memoryTokenStore(), directory });
+ * // webmail, "Grant permission" clicked:
+ * const { url } = await oauth.beginGrant({ userId: 'ann@example.com', mailboxId: 'gmail-ann', domain: 'example.com' });
+ * // webmail, the provider redirected back to the redirect URI:
+ * await oauth.completeGrant(request.url, { userId: 'ann@example.com' });
+ * // the collector:
+ * const auth = oauth.authProviderFor(entry);
+ * ```
+ */
+export class OAuthService {
+  readonly #ctx: OAuthContext;
+  readonly #keeper: TokenKeeper;
+  readonly #grantTtlMs: number;
+
+  constructor(options: OAuthServiceOptions) {
+    const secrets = options.secrets ?? new SecretRegistry();
+    const log = createLog(options.logger, { component: 'oauth' }, secrets);
+    const http = {
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+      ...(options.allowInsecureRequests ? { allowInsecureRequests: true } : {}),
+      ...(options.requestTimeoutMs === undefined ? {} : { timeoutMs: options.requestTimeoutMs }),
+    };
+    const now = options.now ?? Date.now;
+    this.#ctx = {
+      tokens: options.tokens,
+      directory: options.directory,
+      settings: options.settings ?? (() => options.directory.getSettings()),
+      overrides: options.providers ?? {},
+      now,
+      log,
+      secrets,
+      emit: safeEmitter(options.onEvent, log),
+      http,
+      servers: new AuthorizationServerCache(http, { now }),
+    };
+    this.#keeper = new TokenKeeper(this.#ctx, options.refreshSkewMs ?? DEFAULT_REFRESH_SKEW_MS);
+    this.#grantTtlMs = options.grantTtlMs ?? DEFAULT_GRANT_TTL_MS;
+  }
+
+  /**
+   * Starts "Grant permission" for a user's OAuth entry: returns the provider URL to send the
+   * browser to. The redirect URI is the app's one for `domain`.
+   *
+   * @example
+   * ```ts
+   * const { url } = await oauth.beginGrant({ userId: 'ann@example.com', mailboxId: 'gmail-ann', domain: 'example.com' });
+   * response.redirect(url);
+   * ```
+   * @throws MultiPopError `NOT_FOUND` (no such entry for this user), `CONFIG_INVALID` (not an OAuth
+   *   entry), `OAUTH_NOT_CONFIGURED` (no app, or no redirect URI for the domain),
+   *   `OAUTH_TRANSIENT` / `OAUTH_PROVIDER_ERROR` (issuer discovery failed)
+   */
+  beginGrant(input: BeginGrantInput): Promise<BeginGrantResult> {
+    return beginGrant(this.#ctx, input, this.#grantTtlMs);
+  }
+
+  /**
+   * Completes "Grant permission" from the redirect back (the whole URL, its query string, or
+   * the parameters). The pending grant is used up whatever happens; tokens are stored only on
+   * success, and then the entry is enabled and a `granted` event is emitted.
+   *
+   * @example
+   * ```ts
+   * const { mailboxId } = await oauth.completeGrant(new URL(req.url, 'https://mail.example.com'), { userId: session.user });
+   * ```
+   * @throws MultiPopError `OAUTH_STATE_INVALID` (unknown, reused, expired, another user's),
+   *   `OAUTH_ACCESS_DENIED`, `OAUTH_PROVIDER_ERROR`, `OAUTH_TRANSIENT`, `NOT_FOUND`, `STORE_ERROR`
+   */
+  completeGrant(
+    callback: OAuthCallbackInput,
+    options: { userId?: string } = {},
+  ): Promise<CompleteGrantResult> {
+    return completeGrant(this.#ctx, callback, options, (mailboxId) => this.#keeper.granted(mailboxId));
+  }
+
+  /**
+   * A valid access token for the entry: refreshed when it expires within the skew (or when
+   * `forceRefresh`), one refresh at a time per entry, a rotated refresh token stored.
+   *
+   * @example
+   * ```ts
+   * const token = await oauth.getAccessToken('gmail-ann');
+   * ```
+   * @throws MultiPopError `OAUTH_NEEDS_PERMISSION` (emitted as an event too), `OAUTH_TRANSIENT`,
+   *   `OAUTH_PROVIDER_ERROR`, `OAUTH_NOT_CONFIGURED`, `NOT_FOUND`
+   */
+  getAccessToken(mailboxId: string, options: GetAccessTokenOptions = {}): Promise<string> {
+    return this.#keeper.getAccessToken(mailboxId, options);
+  }
+
+  /**
+   * The {@link AuthProvider} for an OAuth entry. On a refused token it refreshes once and throws
+   * `AUTH_FAILED` with `context.retryWithFreshToken = true`: the session runner then closes the
+   * connection, reconnects and calls `authenticate` once more.
+   *
+   * @example
+   * ```ts
+   * await runSession({ ...options, auth: oauth.authProviderFor(entry) });
+   * ```
+   */
+  authProviderFor(entry: MailboxEntry): AuthProvider {
+    return oauthAuthProvider(this.#ctx, this.#keeper, entry);
+  }
+
+  /**
+   * The profile of a provider as the current settings (and overrides) make it — endpoints,
+   * scopes, SASL form. For diagnostics and admin pages.
+   *
+   * @example
+   * ```ts
+   * (await oauth.profile('microsoft')).sasl // 'xoauth2-continuation'
+   * ```
+   * @throws MultiPopError `OAUTH_NOT_CONFIGURED`
+   */
+  profile(provider: OAuthProviderName): Promise<OAuthProfile> {
+    return profileOf(this.#ctx, provider);
+  }
+}

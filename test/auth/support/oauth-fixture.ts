@@ -1,0 +1,172 @@
+/**
+ * A real "Grant permission" setting for OAuth tests: oidc-provider as the authorization server,
+ * the in-memory directory and token store, an OAuthService pointed at the test server (as the
+ * Gmail app, and as a generic app found by discovery), and a logger that keeps every line so
+ * tests can prove no secret was written.
+ */
+import { type OAuthEvent, OAuthService, type OAuthServiceOptions } from '../../../src/auth/index.js';
+import { type MailboxEntryInput, parseConfig } from '../../../src/config/index.js';
+import type { Logger } from '../../../src/log/index.js';
+import type { MailboxDirectory, TokenStore } from '../../../src/ports/index.js';
+import { memoryDirectory } from '../../../src/stores/memory/directory.js';
+import { memoryTokenStore } from '../../../src/stores/memory/token-store.js';
+import {
+  startOidcProvider,
+  type TestOAuthServer,
+  type TestOAuthServerOptions,
+} from '../../helpers/oidc-provider.js';
+
+export const USER = 'ann@example.com';
+export const OTHER_USER = 'bob@example.com';
+export const DOMAIN = 'example.com';
+export const REDIRECT_URI = 'https://mail.example.com/oauth/callback';
+/** The Gmail-profile entry (its user name is the account at the test server). */
+export const GMAIL_ENTRY = 'gmail-ann';
+export const GMAIL_ACCOUNT = 'ann@gmail.com';
+/** A generic-profile entry. */
+export const GENERIC_ENTRY = 'corp-ann';
+export const GENERIC_ACCOUNT = 'ann';
+
+/** A logger that keeps every line as text. */
+export function capturingLogger(): Logger & { lines: string[]; text(): string } {
+  const lines: string[] = [];
+  const keep = (level: string) => (obj: Record<string, unknown>, msg?: string) => {
+    lines.push(JSON.stringify({ level, ...obj, msg }));
+  };
+  return {
+    lines,
+    text: () => lines.join('\n'),
+    debug: keep('debug'),
+    info: keep('info'),
+    warn: keep('warn'),
+    error: keep('error'),
+  };
+}
+
+export interface OAuthFixture {
+  as: TestOAuthServer;
+  tokens: TokenStore;
+  directory: MailboxDirectory;
+  service: OAuthService;
+  events: OAuthEvent[];
+  logger: ReturnType<typeof capturingLogger>;
+  clock: { now: number };
+  /** A new service over the same stores (other options). */
+  makeService(options?: Partial<OAuthServiceOptions>): OAuthService;
+  /** Runs the whole journey for an entry and returns the stored token set. */
+  grant(mailboxId: string, account: string, service?: OAuthService): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface FixtureOptions {
+  server?: Partial<TestOAuthServerOptions>;
+  service?: Partial<OAuthServiceOptions>;
+  /** More entries for ann. */
+  entries?: MailboxEntryInput[];
+  /** Generic app: token endpoint client authentication. */
+  genericAuthMethod?: 'client_secret_post' | 'client_secret_basic';
+}
+
+export async function startOAuthFixture(options: FixtureOptions = {}): Promise<OAuthFixture> {
+  const genericClient = {
+    clientId: 'corp-app',
+    clientSecret: 'corp-app-secret-0123456789',
+    redirectUris: [REDIRECT_URI],
+    tokenEndpointAuthMethod: options.genericAuthMethod ?? 'client_secret_post',
+  } as const;
+  const as = await startOidcProvider({
+    accounts: [GMAIL_ACCOUNT, GENERIC_ACCOUNT, 'bob@gmail.com'],
+    client: { redirectUris: [REDIRECT_URI] },
+    extraClients: [genericClient],
+    scopes: ['https://mail.google.com/', 'pop'],
+    ...options.server,
+  });
+  const config = parseConfig({
+    settings: {
+      oauth: {
+        gmail: {
+          clientId: as.client.clientId,
+          clientSecret: as.client.clientSecret,
+          redirectUris: { [DOMAIN]: REDIRECT_URI },
+        },
+        generic: {
+          clientId: genericClient.clientId,
+          clientSecret: genericClient.clientSecret,
+          redirectUris: { [DOMAIN]: REDIRECT_URI },
+          issuer: as.issuer,
+          scopes: ['pop', 'offline_access'],
+          extraAuthorizationParams: { prompt: 'consent' },
+          tokenEndpointAuthMethod: genericClient.tokenEndpointAuthMethod,
+        },
+      },
+    },
+    users: [
+      {
+        id: USER,
+        entries: [
+          {
+            id: GMAIL_ENTRY,
+            server: 'pop.gmail.com:995',
+            username: GMAIL_ACCOUNT,
+            auth: 'oauth',
+            enabled: false,
+          },
+          {
+            id: GENERIC_ENTRY,
+            server: 'pop.corp.test:995',
+            username: GENERIC_ACCOUNT,
+            auth: 'oauth',
+            oauthProvider: 'generic',
+          },
+          { id: 'plain-ann', server: 'pop.example.net:995', username: 'ann', password: 'hunter2-pw' },
+          ...(options.entries ?? []),
+        ],
+      },
+      {
+        id: OTHER_USER,
+        entries: [{ id: 'gmail-bob', server: 'pop.gmail.com:995', username: 'bob@gmail.com', auth: 'oauth' }],
+      },
+    ],
+  });
+  const tokens = memoryTokenStore();
+  const directory = memoryDirectory(config);
+  const events: OAuthEvent[] = [];
+  const logger = capturingLogger();
+  const clock = { now: Date.now() };
+  const makeService = (extra: Partial<OAuthServiceOptions> = {}) =>
+    new OAuthService({
+      tokens,
+      directory,
+      now: () => clock.now,
+      logger,
+      onEvent: (event) => events.push(event),
+      allowInsecureRequests: true,
+      providers: {
+        // The Gmail profile (scopes, parameters, client auth) against the test server's endpoints.
+        gmail: {
+          issuer: as.issuer,
+          authorizationEndpoint: as.authorizationEndpoint,
+          tokenEndpoint: as.tokenEndpoint,
+        },
+      },
+      ...options.service,
+      ...extra,
+    });
+  const service = makeService();
+  return {
+    as,
+    tokens,
+    directory,
+    service,
+    events,
+    logger,
+    clock,
+    makeService,
+    async grant(mailboxId, account, using = service) {
+      const { url } = await using.beginGrant({ userId: USER, mailboxId, domain: DOMAIN });
+      const callback = await as.authorize(url, { account });
+      await using.completeGrant(callback, { userId: USER });
+    },
+    stop: () => as.stop(),
+  };
+}
