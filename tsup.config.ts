@@ -1,4 +1,4 @@
-import { defineConfig } from 'tsup';
+import { defineConfig, type Options } from 'tsup';
 
 // Entry points mirror the package's subpath exports.
 const entry = {
@@ -7,10 +7,20 @@ const entry = {
   'sqlite/index': 'src/sqlite/index.ts',
 };
 
-// p-queue and oauth4webapi ship ESM only. A CommonJS consumer cannot `require()` them on
-// Node 20, so the CJS build bundles them; the ESM build keeps every dependency external
-// (see ../shared/design/decisions.md, D2).
-const esmOnlyDependencies = ['p-queue', 'oauth4webapi'];
+/**
+ * p-queue and oauth4webapi ship ESM only. A CommonJS consumer cannot `require()` them on
+ * Node 20, so the CJS build bundles them; the ESM build keeps every dependency external
+ * (shared/design/decisions.md, D2). test/package/dual-build.test.ts proves both at run time.
+ */
+export const esmOnlyDependencies = ['p-queue', 'oauth4webapi'];
+
+/** The options that make a CommonJS build work at run time; shared with the package test. */
+export const cjsRuntimeOptions = {
+  format: ['cjs'],
+  target: 'node20',
+  platform: 'node',
+  noExternal: esmOnlyDependencies,
+} satisfies Options;
 
 export default defineConfig([
   {
@@ -24,13 +34,10 @@ export default defineConfig([
     splitting: true,
   },
   {
+    ...cjsRuntimeOptions,
     entry,
-    format: ['cjs'],
     dts: true,
     sourcemap: true,
-    target: 'node20',
-    platform: 'node',
-    noExternal: esmOnlyDependencies,
   },
   {
     entry: { 'cli/main': 'src/cli/main.ts' },
