@@ -15,10 +15,18 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
+    // Generous for real servers on a busy machine; a unit test that needs this long is broken.
     testTimeout: 30_000,
+    // beforeAll starts servers (Dovecot, oidc-provider); the package test builds with tsup
+    // and sets its own, longer hook timeout.
     hookTimeout: 60_000,
-    // Real servers (Dovecot, oidc-provider) start per file on free loopback ports.
+    // Real servers start per file on free loopback ports, so files may run side by side.
+    // Forks (not threads): native modules (better-sqlite3) and process-wide state such as
+    // process.on('exit') clean-up stay per file.
     pool: 'forks',
     fileParallelism: true,
+    // The machines (developer and CI) have 2 cores; more workers only make real-server tests
+    // time out. Vitest's own default would be one worker on 2 cores.
+    maxWorkers: 2,
   },
 });
