@@ -1,5 +1,5 @@
-import type { ConnectionOptions } from 'node:tls';
 import type { Readable } from 'node:stream';
+import type { ConnectionOptions } from 'node:tls';
 import type { TlsMode } from '../config/server-address.js';
 import type { Log, Logger } from '../log/index.js';
 
