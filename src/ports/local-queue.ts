@@ -16,6 +16,8 @@ export interface MessageMetadata {
   from?: string;
   subject?: string;
   date?: Date;
+  /** The envelope sender the remote server recorded (`Return-Path:`), without angle brackets. */
+  returnPath?: string;
 }
 
 /** One message handed to the host's queue. */

@@ -1,0 +1,20 @@
+export type { CollectorEventName, CollectorEventSink, CollectorEvents, EventMailbox } from './events.js';
+export { idempotencyKey } from './idempotency.js';
+export { readListing } from './listing.js';
+export {
+  FALLBACK_UIDL_PREFIX,
+  fallbackUidl,
+  type IdentityStrategy,
+  identityStrategy,
+} from './message-identity.js';
+export {
+  buildQueuedContent,
+  type ContentSummary,
+  type QueuedContent,
+  type QueuedContentOptions,
+} from './message-pipeline.js';
+export { type DeleteReason, type ListedMessage, type Plan, type PlanInput, plan } from './plan.js';
+export { type EffectivePolicy, effectivePolicy, shouldDeleteAfterCollect } from './policy.js';
+export { runSession } from './session.js';
+export type { ConnectionTuning, SessionOptions, SessionResult } from './session-api.js';
+export { type TraceHeaderInput, traceHeader } from './trace-header.js';

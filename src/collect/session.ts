@@ -1,0 +1,321 @@
+import { parseServer } from '../config/index.js';
+import { isMultiPopError, MultiPopError } from '../errors/index.js';
+import type { Pop3ClientApi, Pop3ConnectOptions } from '../pop3/api.js';
+import { Pop3Client } from '../pop3/index.js';
+import type { CollectionLedger, LedgerChange } from '../ports/index.js';
+import type { EventMailbox } from './events.js';
+import { idempotencyKey } from './idempotency.js';
+import { readListing } from './listing.js';
+import { buildQueuedContent } from './message-pipeline.js';
+import { plan } from './plan.js';
+import { type EffectivePolicy, effectivePolicy } from './policy.js';
+import type { SessionOptions, SessionResult } from './session-api.js';
+import { traceHeader } from './trace-header.js';
+
+/** How many RETR commands the session keeps in flight ahead of the message being stored. */
+const RETR_WINDOW = 16;
+
+/**
+ * Collects one remote mailbox once: connect → authenticate → UIDL + LIST → plan → for each
+ * message RETR → queue → ledger → DELE → QUIT → ledger.
+ *
+ * The crash-safety order: a message is marked collected only after the queue resolved, and a
+ * DELE is sent only for messages the ledger durably holds as collected (or as over-size under
+ * S7). Deletions are forgotten only after the server answered `+OK` to QUIT; until then they
+ * stay pending and are re-issued by the next session. A crash between "queue accepted" and
+ * "ledger written" is the one window in which a message can be offered again — with the same
+ * idempotency key, so an idempotent queue (or `queue.has`) drops the second copy.
+ *
+ * Stops early (after the message in flight, then DELE + QUIT) when `signal` aborts.
+ *
+ * @throws MultiPopError with the failure's code; everything the queue accepted before the
+ *   failure is in the ledger, and nothing the queue did not accept was deleted.
+ */
+export async function runSession(options: SessionOptions): Promise<SessionResult> {
+  try {
+    return await runSessionOnce(options);
+  } catch (err) {
+    // An OAuth provider that found its token rejected forces a refresh and asks for one
+    // reconnect: many servers end the connection after a failed AUTH.
+    if (isMultiPopError(err) && err.context['retryWithFreshToken'] === true) {
+      options.log.info({ code: err.code }, 'retrying session once with a fresh token');
+      return runSessionOnce(options);
+    }
+    throw err;
+  }
+}
+
+async function runSessionOnce(options: SessionOptions): Promise<SessionResult> {
+  const { entry, userId, settings, ledger, emit, log, signal } = options;
+  const now = options.now ?? Date.now;
+  const address = parseServer(entry.server, entry.tls);
+  const mailbox: EventMailbox = { userId, mailboxId: entry.id, host: address.host };
+  const policy = effectivePolicy(entry, settings);
+  const connect = options.connect ?? ((o: Pop3ConnectOptions) => Pop3Client.connect(o));
+
+  throwIfAborted(signal);
+  const client = await connect({
+    host: address.host,
+    port: address.port,
+    tls: address.tls,
+    ...options.connection,
+    logger: log,
+    ...(signal ? { signal } : {}),
+  });
+  const started = now();
+  emit('session:start', { ...mailbox, at: started });
+  try {
+    await options.auth.authenticate(client, { userId, entry, log, ...(signal ? { signal } : {}) });
+    const listing = await readListing(client, {
+      leaveOnServer: policy.leaveOnServer,
+      mailboxId: entry.id,
+      log,
+    });
+    const state = await ledger.load(entry.id);
+    const decided = plan({ listing, ledger: state, policy, now: now() });
+    log.debug(
+      {
+        onServer: listing.length,
+        fetch: decided.fetch.length,
+        delete: decided.delete.length,
+        skip: decided.skipOversize.length,
+      },
+      'planned',
+    );
+
+    await recordPrunesAndReports(ledger, entry.id, decided, now, emit, mailbox);
+
+    const deleted: { msg: number; uidl: string }[] = [];
+    const deletions: Promise<void>[] = [];
+    const issueDelete = (msg: number, uidl: string) => {
+      deleted.push({ msg, uidl });
+      deletions.push(client.dele(msg));
+    };
+
+    // Deletions the plan decided from the ledger (collected earlier, expired, pending, over-size
+    // under S7). Over-size deletes are recorded as pending first so the next session knows.
+    const newlyPending = decided.delete.filter(
+      (d) => d.reason !== 'pending' && !state.get(d.uidl)?.deletePending,
+    );
+    if (newlyPending.length > 0) {
+      await ledger.apply(
+        entry.id,
+        newlyPending.map((d) => ({ type: 'deletePending', uidl: d.uidl }) satisfies LedgerChange),
+      );
+    }
+    for (const d of decided.delete) issueDelete(d.msg, d.uidl);
+
+    const collected = await collectMessages(client, decided.fetch, {
+      ...options,
+      now,
+      policy,
+      address,
+      mailbox,
+      onDeleted: issueDelete,
+    });
+
+    await Promise.all(deletions);
+    await client.quit();
+    // QUIT answered +OK: the server has committed the deletions.
+    if (deleted.length > 0) {
+      await ledger.apply(
+        entry.id,
+        deleted.map((d) => ({ type: 'forget', uidl: d.uidl }) satisfies LedgerChange),
+      );
+      emit('message:deleted', { ...mailbox, uidls: deleted.map((d) => d.uidl) });
+    }
+    const result: SessionResult = {
+      collected: collected.count,
+      bytes: collected.bytes,
+      skipped: decided.skipOversize.length,
+      deleted: deleted.length,
+      onServer: listing.length,
+    };
+    emit('session:end', { ...mailbox, at: now(), durationMs: now() - started, ...result });
+    if (collected.stoppedBy) throw collected.stoppedBy;
+    return result;
+  } catch (err) {
+    client.close();
+    throw asSessionError(err, entry.id);
+  }
+}
+
+interface CollectContext extends SessionOptions {
+  now: () => number;
+  policy: EffectivePolicy;
+  address: { host: string; port: number; tls: string };
+  mailbox: EventMailbox;
+  onDeleted: (msg: number, uidl: string) => void;
+}
+
+interface CollectOutcome {
+  count: number;
+  bytes: number;
+  /** A queue rejection ends the fetching but still lets the session DELE and QUIT cleanly. */
+  stoppedBy?: MultiPopError;
+}
+
+/**
+ * Streams each planned message into the queue, keeping up to {@link RETR_WINDOW} RETRs in
+ * flight (the client pipelines them when the server allows).
+ */
+async function collectMessages(
+  client: Pop3ClientApi,
+  toFetch: readonly { msg: number; uidl: string; size: number }[],
+  ctx: CollectContext,
+): Promise<CollectOutcome> {
+  const { entry, userId, queue, ledger, emit, log, signal, mailbox } = ctx;
+  const deleteAfterCollect = !ctx.policy.leaveOnServer;
+  let count = 0;
+  let bytes = 0;
+  const inFlight: Promise<Awaited<ReturnType<Pop3ClientApi['retr']>>>[] = [];
+  let next = 0;
+  const request = () => {
+    const item = toFetch[next++];
+    if (!item) return;
+    const body = client.retr(item.msg);
+    // Attach a handler now so a failure of a look-ahead RETR is never an unhandled rejection;
+    // the error is still thrown when that message's turn comes.
+    body.catch(() => undefined);
+    inFlight.push(body);
+  };
+  for (let i = 0; i < RETR_WINDOW; i++) request();
+
+  for (const item of toFetch) {
+    if (signal?.aborted) {
+      // Graceful stop: the message in flight is done; the RETRs sent ahead are drained by
+      // destroying their bodies so the session can DELE and QUIT.
+      await drainRemaining(inFlight);
+      break;
+    }
+    const body = await inFlight.shift()!;
+    request();
+    const key = idempotencyKey(entry.id, item.uidl);
+    if (queue.has && (await queue.has(key))) {
+      body.resume();
+      await finished(body);
+      log.info({ uidl: item.uidl }, 'message already in the local queue; recording it as collected');
+    } else {
+      const built = buildQueuedContent(body, {
+        trace: traceHeader({
+          mailboxId: entry.id,
+          host: ctx.address.host,
+          port: ctx.address.port,
+          username: entry.username,
+          uidl: item.uidl,
+          recipient: userId,
+          at: new Date(ctx.now()),
+          tls: ctx.address.tls !== 'none',
+        }),
+        onProgress: (received) =>
+          emit('message:progress', { ...mailbox, uidl: item.uidl, bytes: received, size: item.size }),
+      });
+      let queueId: string;
+      try {
+        const accepted = await queue.enqueue({
+          content: built.content,
+          remoteSize: item.size,
+          recipient: userId,
+          source: {
+            mailboxId: entry.id,
+            host: ctx.address.host,
+            port: ctx.address.port,
+            username: entry.username,
+          },
+          uidl: item.uidl,
+          idempotencyKey: key,
+          metadata: built.metadata,
+        });
+        queueId = accepted.id;
+      } catch (err) {
+        built.content.destroy();
+        // A broken connection mid-body shows up as the queue's rejection; report the cause.
+        const transport = built.sourceError();
+        if (transport) throw transport;
+        await drainRemaining(inFlight);
+        const rejected = new MultiPopError(
+          'QUEUE_REJECTED',
+          `The local queue did not accept message ${item.uidl}; it stays on the server`,
+          { mailboxId: entry.id, uidl: item.uidl },
+          { cause: err },
+        );
+        log.warn({ err: rejected }, 'queue rejected a message');
+        return { count, bytes, stoppedBy: rejected };
+      }
+      // The queue said yes; make sure it also read the whole message before we record it.
+      const summary = await built.done().catch((err: unknown) => {
+        throw (
+          built.sourceError() ??
+          new MultiPopError(
+            'QUEUE_REJECTED',
+            'The local queue accepted a message it did not read to the end',
+            { mailboxId: entry.id, uidl: item.uidl },
+            { cause: err },
+          )
+        );
+      });
+      bytes += summary.bytes;
+      emit('message:collected', { ...mailbox, uidl: item.uidl, size: summary.bytes, queueId });
+    }
+    const changes: LedgerChange[] = [{ type: 'collected', uidl: item.uidl, at: ctx.now() }];
+    if (deleteAfterCollect) changes.push({ type: 'deletePending', uidl: item.uidl });
+    await ledger.apply(entry.id, changes);
+    count++;
+    if (deleteAfterCollect) ctx.onDeleted(item.msg, item.uidl);
+  }
+  return { count, bytes };
+}
+
+async function drainRemaining(
+  inFlight: Promise<NodeJS.ReadableStream & { destroy(): void }>[],
+): Promise<void> {
+  for (const pending of inFlight.splice(0)) {
+    try {
+      const body = await pending;
+      body.destroy();
+    } catch {
+      // A look-ahead RETR that failed has nothing to drain.
+    }
+  }
+}
+
+function finished(stream: NodeJS.ReadableStream): Promise<void> {
+  return new Promise((resolve, reject) => {
+    stream.once('end', resolve);
+    stream.once('error', reject);
+  });
+}
+
+async function recordPrunesAndReports(
+  ledger: CollectionLedger,
+  mailboxId: string,
+  decided: ReturnType<typeof plan>,
+  now: () => number,
+  emit: SessionOptions['emit'],
+  mailbox: EventMailbox,
+): Promise<void> {
+  const changes: LedgerChange[] = decided.prune.map((uidl) => ({ type: 'forget', uidl }));
+  for (const skip of decided.skipOversize) {
+    if (!skip.report) continue;
+    changes.push({ type: 'oversizeReported', uidl: skip.uidl, at: now() });
+    emit('message:skipped', { ...mailbox, uidl: skip.uidl, size: skip.size, reason: 'too-large' });
+  }
+  if (changes.length > 0) await ledger.apply(mailboxId, changes);
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new MultiPopError('ABORTED', 'Collection was stopped before it began');
+}
+
+function asSessionError(err: unknown, mailboxId: string): MultiPopError {
+  if (isMultiPopError(err)) {
+    if (err.context.mailboxId === undefined) err.context.mailboxId = mailboxId;
+    return err;
+  }
+  return new MultiPopError(
+    'STORE_ERROR',
+    `Collection failed: ${(err as Error)?.message ?? String(err)}`,
+    { mailboxId },
+    { cause: err },
+  );
+}
