@@ -139,7 +139,12 @@ export async function startOidcProvider(options: TestOAuthServerOptions): Promis
     pkce: { required: () => true },
     features: {
       devInteractions: { enabled: false },
-      introspection: { enabled: true },
+      // Dovecot's client may introspect any token; a client only its own.
+      introspection: {
+        enabled: true,
+        allowedPolicy: (_ctx, caller, token) =>
+          caller.clientId === introspectionClient.clientId || caller.clientId === token.clientId,
+      },
       revocation: { enabled: true },
     },
     // Real servers issue refresh tokens to this kind of app whenever consent was given.

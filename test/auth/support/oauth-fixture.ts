@@ -12,6 +12,7 @@ import { memoryDirectory } from '../../../src/stores/memory/directory.js';
 import { memoryTokenStore } from '../../../src/stores/memory/token-store.js';
 import {
   startOidcProvider,
+  type TestOAuthClient,
   type TestOAuthServer,
   type TestOAuthServerOptions,
 } from '../../helpers/oidc-provider.js';
@@ -68,12 +69,12 @@ export interface FixtureOptions {
 }
 
 export async function startOAuthFixture(options: FixtureOptions = {}): Promise<OAuthFixture> {
-  const genericClient = {
+  const genericClient: TestOAuthClient = {
     clientId: 'corp-app',
     clientSecret: 'corp-app-secret-0123456789',
     redirectUris: [REDIRECT_URI],
     tokenEndpointAuthMethod: options.genericAuthMethod ?? 'client_secret_post',
-  } as const;
+  };
   const as = await startOidcProvider({
     accounts: [GMAIL_ACCOUNT, GENERIC_ACCOUNT, 'bob@gmail.com'],
     client: { redirectUris: [REDIRECT_URI] },
