@@ -84,7 +84,15 @@ export function createSecretBox(key: Uint8Array): SecretBox {
   };
 }
 
-/** True when `value` looks like the output of {@link SecretBox.seal} (by its prefix only). */
+/**
+ * True when `value` looks like the output of {@link SecretBox.seal} (by its prefix only) — for
+ * a host migrating plain-text secrets of its own store to sealed ones.
+ *
+ * @example
+ * ```ts
+ * const stored = isSealed(row.password) ? box.open(row.password, ctx) : row.password;
+ * ```
+ */
 export function isSealed(value: unknown): value is string {
   return typeof value === 'string' && value.startsWith(SEALED_PREFIX);
 }
