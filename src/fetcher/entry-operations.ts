@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { OAuthCallbackInput } from '../auth/oauth/callback.js';
+import type { BeginGrantResult, CompleteGrantResult } from '../auth/oauth/grant-flow.js';
 import {
   entryOAuthProvider,
   type MailboxEntry,
@@ -33,8 +35,8 @@ export type EntryView = Omit<MailboxEntry, 'password'> & {
 /** A change to an entry: any fields of the entry; `id` may be given but not changed. */
 export type EntryPatch = Partial<MailboxEntryInput>;
 
-/** The provider's redirect back, in whatever form the OAuth service accepts (URL, query). */
-export type GrantCallback = Parameters<FetcherOAuthService['completeGrant']>[0];
+/** The provider's redirect back: the whole URL, its query string, or the parameters. */
+export type GrantCallback = OAuthCallbackInput;
 
 /** What {@link EntryOperations} needs from the fetcher. */
 export interface EntryOperationsDeps {
@@ -164,7 +166,7 @@ export class EntryOperations {
   }
 
   /** Starts "Grant permission" for an OAuth entry. */
-  async beginGrant(actor: Actor, input: { mailboxId: string; domain: string }): Promise<unknown> {
+  async beginGrant(actor: Actor, input: { mailboxId: string; domain: string }): Promise<BeginGrantResult> {
     const { location } = await this.#locate(actor, input?.mailboxId, 'grant');
     if (location.entry.auth !== 'oauth') {
       throw new MultiPopError('CONFIG_INVALID', 'This mailbox entry does not use OAuth', {
@@ -180,7 +182,7 @@ export class EntryOperations {
   }
 
   /** Completes "Grant permission"; clears needs-permission and back-off of the entry. */
-  async completeGrant(actor: Actor, callback: GrantCallback): Promise<{ userId: string; mailboxId: string }> {
+  async completeGrant(actor: Actor, callback: GrantCallback): Promise<CompleteGrantResult> {
     const service = this.#service();
     if (actor?.role === 'admin') {
       const granted = await service.completeGrant(callback);

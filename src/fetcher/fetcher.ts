@@ -1,3 +1,6 @@
+import type { OAuthEvent } from '../auth/oauth/events.js';
+import type { BeginGrantResult, CompleteGrantResult } from '../auth/oauth/grant-flow.js';
+import { OAuthService } from '../auth/oauth/service.js';
 import type { AuthProvider } from '../auth/provider.js';
 import type { CollectorEventName, CollectorEventSink, CollectorEvents } from '../collect/events.js';
 import type { ConnectionTuning, SessionOptions, SessionResult } from '../collect/session-api.js';
@@ -9,14 +12,14 @@ import {
   type UserSettings,
 } from '../config/index.js';
 import { isMultiPopError, MultiPopError } from '../errors/index.js';
-import { createLog, type Log } from '../log/index.js';
+import { createLog, type Log, SecretRegistry } from '../log/index.js';
 import {
   type CollectionLedger,
   emptyMailboxStatus,
   type MailboxDirectory,
   type MailboxStatus,
 } from '../ports/index.js';
-import { defaultAuthFor } from './auth-selection.js';
+import { defaultAuthSelection } from './auth-selection.js';
 import { type BackoffPolicy, defaultBackoff } from './backoff.js';
 import { MailboxLocks, remoteMailboxKey, SessionSlots } from './concurrency.js';
 import {
@@ -27,7 +30,12 @@ import {
   type GrantCallback,
 } from './entry-operations.js';
 import { isDue, statusAfterFailure, statusAfterSuccess } from './mailbox-status.js';
-import { type FetcherOAuthService, type MultiPopFetcherOptions, parseFetcherOptions } from './options.js';
+import {
+  type FetcherOAuthService,
+  isOAuthService,
+  type MultiPopFetcherOptions,
+  parseFetcherOptions,
+} from './options.js';
 import type { Actor } from './permissions.js';
 import { RemoteCycleCounter, UnrefTimer, UserCheckLimiter } from './schedule.js';
 import { type FetcherStatistics, summarizeStatuses } from './statistics.js';
@@ -106,6 +114,8 @@ export class MultiPopFetcher {
   readonly #backoff: BackoffPolicy;
   readonly #runSession: (options: SessionOptions) => Promise<SessionResult>;
   readonly #oauth: FetcherOAuthService | undefined;
+  readonly #secrets = new SecretRegistry();
+  readonly #defaultAuth: (entry: MailboxEntry) => AuthProvider;
   readonly #events: TypedEmitter<CollectorEvents>;
   readonly #emit: CollectorEventSink;
   readonly #slots: SessionSlots;
@@ -133,12 +143,14 @@ export class MultiPopFetcher {
     const o = this.#options;
     this.#directory = o.directory;
     this.#ledger = o.ledger;
-    this.#log = createLog(o.logger, { component: 'multipop-fetcher' });
+    this.#log = createLog(o.logger, { component: 'multipop-fetcher' }, this.#secrets);
     this.#now = o.now ?? Date.now;
     this.#backoff = { ...defaultBackoff, ...stripUndefined(o.backoff ?? {}) };
     if (this.#backoff.baseMs > this.#backoff.maxMs) this.#backoff.maxMs = this.#backoff.baseMs;
     this.#runSession = o.runSession ?? loadRealRunSession;
-    this.#oauth = o.oauth;
+    this.#oauth =
+      o.oauth === undefined ? undefined : isOAuthService(o.oauth) ? o.oauth : this.#buildOAuth(o.oauth);
+    this.#defaultAuth = defaultAuthSelection(this.#oauth, this.#secrets);
     this.#slots = new SessionSlots({
       global: o.concurrency?.global ?? 8,
       perHost: o.concurrency?.perHost ?? 2,
@@ -454,7 +466,7 @@ export class MultiPopFetcher {
    * ```
    * @throws MultiPopError `PERMISSION_DENIED`, `NOT_FOUND`, `CONFIG_INVALID` (not an OAuth entry), `OAUTH_NOT_CONFIGURED`
    */
-  beginGrant(actor: Actor, input: { mailboxId: string; domain: string }): Promise<unknown> {
+  beginGrant(actor: Actor, input: { mailboxId: string; domain: string }): Promise<BeginGrantResult> {
     return this.#entries.beginGrant(actor, input);
   }
 
@@ -469,38 +481,44 @@ export class MultiPopFetcher {
    * ```
    * @throws MultiPopError `PERMISSION_DENIED`, `OAUTH_STATE_INVALID`, `OAUTH_ACCESS_DENIED`, `OAUTH_NOT_CONFIGURED`, …
    */
-  completeGrant(actor: Actor, callback: GrantCallback): Promise<{ userId: string; mailboxId: string }> {
+  completeGrant(actor: Actor, callback: GrantCallback): Promise<CompleteGrantResult> {
     return this.#entries.completeGrant(actor, callback);
   }
 
   /**
    * Feeds an OAuth service event into the fetcher: `needs-permission` pauses the entry and
-   * emits `mailbox:needs-permission`; `granted` clears the pause. Wire it as the service's
-   * `onEvent` when you build the service yourself.
+   * emits `mailbox:needs-permission`; `granted` clears the pause; `refreshed` is ignored.
+   * The fetcher wires this itself when it builds the service from options; call it from the
+   * service's `onEvent` when you pass a ready `OAuthService`.
    *
    * @example
    * ```ts
-   * const oauth = new OAuthService({ ..., onEvent: (e) => fetcher.handleOAuthEvent(e) });
+   * let fetcher: MultiPopFetcher;
+   * const oauth = new OAuthService({ tokens, directory, onEvent: (e) => void fetcher.handleOAuthEvent(e) });
+   * fetcher = new MultiPopFetcher({ directory, ledger, queue, oauth });
    * ```
    */
-  handleOAuthEvent(event: {
-    type: 'needs-permission' | 'granted';
-    userId: string;
-    mailboxId: string;
-  }): Promise<void> {
+  handleOAuthEvent(
+    event:
+      | OAuthEvent
+      | { type: 'needs-permission' | 'granted'; userId: string; mailboxId: string; error?: MultiPopError },
+  ): Promise<void> {
     return this.#track(
       (async () => {
+        if (event.type === 'refreshed') return;
         if (event.type === 'granted') {
           await this.#entries.markGranted(event.mailboxId);
           return;
         }
-        const error = new MultiPopError(
-          'OAUTH_NEEDS_PERMISSION',
-          'The OAuth grant is gone: the user must grant permission again',
-          {
-            mailboxId: event.mailboxId,
-          },
-        );
+        const error =
+          event.error ??
+          new MultiPopError(
+            'OAUTH_NEEDS_PERMISSION',
+            'The OAuth grant is gone: the user must grant permission again',
+            {
+              mailboxId: event.mailboxId,
+            },
+          );
         const location = await this.#directory.getEntry(event.mailboxId);
         const host = location ? entryHost(location.entry) : '';
         await this.#markNeedsPermission(event.userId, event.mailboxId, host, error);
@@ -715,7 +733,30 @@ export class MultiPopFetcher {
   }
 
   #authFor(userId: string, entry: MailboxEntry): AuthProvider {
-    return this.#options.authFor ? this.#options.authFor(userId, entry) : defaultAuthFor(entry, this.#oauth);
+    return this.#options.authFor ? this.#options.authFor(userId, entry) : this.#defaultAuth(entry);
+  }
+
+  // The fetcher's own OAuth service: over its token store and directory, sharing its clock,
+  // logger and secret registry, with its events mapped into the fetcher.
+  #buildOAuth(options: Partial<ConstructorParameters<typeof OAuthService>[0]>): OAuthService {
+    const hostListener = options.onEvent;
+    const tokens = options.tokens ?? this.#options.tokens;
+    if (!tokens)
+      throw new MultiPopError('CONFIG_INVALID', 'Building the OAuth service needs a token store', {
+        field: 'tokens',
+      });
+    return new OAuthService({
+      now: this.#now,
+      logger: this.#log,
+      secrets: this.#secrets,
+      ...options,
+      tokens,
+      directory: options.directory ?? this.#directory,
+      onEvent: (event) => {
+        void this.handleOAuthEvent(event);
+        hostListener?.(event);
+      },
+    });
   }
 
   #connectionFor(entry: MailboxEntry): { connection?: ConnectionTuning } {

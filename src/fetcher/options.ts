@@ -1,7 +1,11 @@
 import { z } from 'zod';
+import type { OAuthCallbackInput } from '../auth/oauth/callback.js';
+import type { BeginGrantInput, BeginGrantResult, CompleteGrantResult } from '../auth/oauth/grant-flow.js';
+import type { OAuthServiceOptions } from '../auth/oauth/service.js';
 import type { AuthProvider } from '../auth/provider.js';
 import type { ConnectionTuning, SessionOptions, SessionResult } from '../collect/session-api.js';
 import { type MailboxEntry, parseWith } from '../config/index.js';
+import { MultiPopError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import type { CollectionLedger, LocalQueue, MailboxDirectory, TokenStore } from '../ports/index.js';
 import type { BackoffOptions } from './backoff.js';
@@ -12,13 +16,17 @@ import type { ConcurrencyOptions } from './concurrency.js';
  * {@link AuthProvider} for each OAuth entry. `OAuthService` implements it.
  */
 export interface FetcherOAuthService {
-  beginGrant(input: { userId: string; mailboxId: string; domain: string }): Promise<unknown>;
-  completeGrant(
-    callback: unknown,
-    options?: { userId?: string },
-  ): Promise<{ userId: string; mailboxId: string }>;
+  beginGrant(input: BeginGrantInput): Promise<BeginGrantResult>;
+  completeGrant(callback: OAuthCallbackInput, options?: { userId?: string }): Promise<CompleteGrantResult>;
   authProviderFor(entry: MailboxEntry): AuthProvider;
 }
+
+/**
+ * Options to build the fetcher's own `OAuthService`: any of `OAuthServiceOptions`; what is
+ * left out comes from the fetcher (`tokens`, `directory`, `now`, `logger`, its secret
+ * registry). The service's events reach the fetcher; an `onEvent` given here runs as well.
+ */
+export type FetcherOAuthOptions = Partial<OAuthServiceOptions>;
 
 /** Options of {@link MultiPopFetcher}. Only the three ports are required. */
 export interface MultiPopFetcherOptions {
@@ -59,15 +67,18 @@ export interface MultiPopFetcherOptions {
    */
   tokens?: TokenStore;
   /**
-   * The OAuth service for Gmail / Microsoft 365 entries and the "Grant permission" flow.
-   * Without it, OAuth entries fail with `OAUTH_NOT_CONFIGURED`.
+   * OAuth for Gmail / Microsoft 365 entries and the "Grant permission" flow: a ready
+   * `OAuthService` (wire its `onEvent` to `fetcher.handleOAuthEvent`), or options from which
+   * the fetcher builds one over its own `tokens` and `directory` (events wired for you). Without
+   * it, OAuth entries fail with `OAUTH_NOT_CONFIGURED`.
    * @default undefined
    * @example
    * ```ts
-   * new MultiPopFetcher({ ...ports, oauth: new OAuthService({ tokens, directory }) });
+   * new MultiPopFetcher({ ...ports, tokens: memoryTokenStore(), oauth: {} });               // built for you
+   * new MultiPopFetcher({ ...ports, oauth: new OAuthService({ tokens, directory, onEvent }) }); // your own
    * ```
    */
-  oauth?: FetcherOAuthService;
+  oauth?: FetcherOAuthService | FetcherOAuthOptions;
   /**
    * Chooses the {@link AuthProvider} of an entry, replacing the built-in choice (password,
    * APOP, or the OAuth service's provider).
@@ -230,5 +241,27 @@ const optionsSchema = z.strictObject({
  * @throws MultiPopError `CONFIG_INVALID` naming the option (`context.field`, e.g. `concurrency.global`)
  */
 export function parseFetcherOptions(options: unknown): MultiPopFetcherOptions {
-  return parseWith(optionsSchema, options, 'MultiPopFetcher options') as MultiPopFetcherOptions;
+  const parsed = parseWith(optionsSchema, options, 'MultiPopFetcher options') as MultiPopFetcherOptions;
+  if (
+    parsed.oauth !== undefined &&
+    !isOAuthService(parsed.oauth) &&
+    parsed.tokens === undefined &&
+    parsed.oauth.tokens === undefined
+  ) {
+    throw new MultiPopError(
+      'CONFIG_INVALID',
+      'Invalid MultiPopFetcher options:\n✖ building the OAuth service needs a token store\n  → at tokens',
+      {
+        field: 'tokens',
+      },
+    );
+  }
+  return parsed;
+}
+
+/** Whether `oauth` is a ready service (rather than options to build one). */
+export function isOAuthService(
+  oauth: FetcherOAuthService | FetcherOAuthOptions,
+): oauth is FetcherOAuthService {
+  return typeof (oauth as FetcherOAuthService).authProviderFor === 'function';
 }

@@ -19,7 +19,8 @@ function fakeOAuth(): FetcherOAuthService & { begun: unknown[] } {
     begun,
     async beginGrant(input) {
       begun.push(input);
-      return { url: `https://accounts.example/auth?state=state:${input.userId}:${input.mailboxId}` };
+      const state = `state:${input.userId}:${input.mailboxId}`;
+      return { url: `https://accounts.example/auth?state=${state}`, state, expiresAt: 0 };
     },
     async completeGrant(callback, options) {
       const [, userId = '', mailboxId = ''] = String(callback).split(':');
@@ -254,7 +255,7 @@ describe('webmail-facing operations', () => {
       nextAttemptAt: Date.now() + 99_999,
     });
     const started = await fetcher.beginGrant(ann, { mailboxId: 'ann-gmail', domain: 'example.com' });
-    expect(started).toEqual({ url: 'https://accounts.example/auth?state=state:ann:ann-gmail' });
+    expect(started.url).toBe('https://accounts.example/auth?state=state:ann:ann-gmail');
     expect(oauth.begun).toEqual([{ userId: 'ann', mailboxId: 'ann-gmail', domain: 'example.com' }]);
     await expect(
       fetcher.beginGrant(ann, { mailboxId: 'ann-1', domain: 'example.com' }),
