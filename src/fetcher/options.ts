@@ -205,11 +205,16 @@ const optionsSchema = z.strictObject({
   ]),
   queue: port<LocalQueue>('LocalQueue', ['enqueue']),
   tokens: port<TokenStore>('TokenStore', ['getTokens', 'setTokens', 'deleteTokens']).optional(),
-  oauth: port<FetcherOAuthService>('the OAuth service', [
-    'beginGrant',
-    'completeGrant',
-    'authProviderFor',
-  ]).optional(),
+  oauth: z
+    .custom<FetcherOAuthService | FetcherOAuthOptions>((value) => {
+      if (typeof value !== 'object' || value === null) return false;
+      // Either a ready service (all three methods) or plain options (none of them).
+      const methods = ['beginGrant', 'completeGrant', 'authProviderFor'].map((m) =>
+        isFunction((value as Record<string, unknown>)[m]),
+      );
+      return methods.every(Boolean) || !methods.some(Boolean);
+    }, 'must be an OAuthService (beginGrant, completeGrant, authProviderFor) or options to build one')
+    .optional(),
   authFor: fn<NonNullable<MultiPopFetcherOptions['authFor']>>().optional(),
   logger: z.union([z.literal(false), port<Logger>('Logger', ['debug', 'info', 'warn', 'error'])]).optional(),
   now: fn<() => number>().optional(),
