@@ -79,7 +79,7 @@ export async function startOAuthFixture(options: FixtureOptions = {}): Promise<O
     accounts: [GMAIL_ACCOUNT, GENERIC_ACCOUNT, 'bob@gmail.com'],
     client: { redirectUris: [REDIRECT_URI] },
     extraClients: [genericClient],
-    scopes: ['https://mail.google.com/', 'pop'],
+    scopes: ['https://mail.google.com/', 'https://outlook.office.com/POP.AccessAsUser.All', 'pop'],
     ...options.server,
   });
   const config = parseConfig({
