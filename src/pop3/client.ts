@@ -167,6 +167,7 @@ export class Pop3Client extends EventEmitter<Pop3ClientEvents> implements Pop3Cl
   #quitRequested = false;
   #idleTimer: NodeJS.Timeout | undefined;
   #closeError: MultiPopError | undefined;
+  #bytesReceived = 0;
   readonly #onAbort = (): void => this.#fail(new MultiPopError('ABORTED', 'The POP3 session was aborted'));
 
   private constructor(options: Pop3ConnectOptions) {
@@ -236,6 +237,11 @@ export class Pop3Client extends EventEmitter<Pop3ClientEvents> implements Pop3Cl
     return this.#state;
   }
 
+  /** Bytes received from the server so far (TLS: decrypted bytes). */
+  get bytesReceived(): number {
+    return this.#bytesReceived;
+  }
+
   /** Commands that may be in flight at once (1 without PIPELINING). */
   get pipelineWindow(): number {
     return this.#window;
@@ -243,7 +249,11 @@ export class Pop3Client extends EventEmitter<Pop3ClientEvents> implements Pop3Cl
 
   // ---------------------------------------------------------------- authentication
 
-  async login(user: string, password: string): Promise<void> {
+  login(user: string, password: string): Promise<void> {
+    return quiet(this.#login(user, password));
+  }
+
+  async #login(user: string, password: string): Promise<void> {
     checkText(user, 'user', false);
     checkText(password, 'password', true);
     this.#secrets.add(password);
@@ -268,7 +278,11 @@ export class Pop3Client extends EventEmitter<Pop3ClientEvents> implements Pop3Cl
     });
   }
 
-  async apop(user: string, secret: string): Promise<void> {
+  apop(user: string, secret: string): Promise<void> {
+    return quiet(this.#apop(user, secret));
+  }
+
+  async #apop(user: string, secret: string): Promise<void> {
     checkText(user, 'user', false);
     checkText(secret, 'secret', true);
     const timestamp = this.#apopTimestamp;
@@ -286,7 +300,11 @@ export class Pop3Client extends EventEmitter<Pop3ClientEvents> implements Pop3Cl
     });
   }
 
-  async authPlain(user: string, password: string, authzid = ''): Promise<void> {
+  authPlain(user: string, password: string, authzid = ''): Promise<void> {
+    return quiet(this.#authPlain(user, password, authzid));
+  }
+
+  async #authPlain(user: string, password: string, authzid = ''): Promise<void> {
     checkText(user, 'user', false);
     checkText(password, 'password', true);
     checkText(authzid, 'authzid', true);
@@ -294,7 +312,11 @@ export class Pop3Client extends EventEmitter<Pop3ClientEvents> implements Pop3Cl
     await this.#authenticate('PLAIN', plainResponse(user, password, authzid), 'auto', '*');
   }
 
-  async authXOAuth2(
+  authXOAuth2(user: string, accessToken: string, form: 'initial-response' | 'continuation'): Promise<void> {
+    return quiet(this.#authXOAuth2(user, accessToken, form));
+  }
+
+  async #authXOAuth2(
     user: string,
     accessToken: string,
     form: 'initial-response' | 'continuation',
@@ -311,7 +333,11 @@ export class Pop3Client extends EventEmitter<Pop3ClientEvents> implements Pop3Cl
     await this.#authenticate('XOAUTH2', xoauth2Response(user, accessToken), form, '');
   }
 
-  async authOAuthBearer(user: string, accessToken: string): Promise<void> {
+  authOAuthBearer(user: string, accessToken: string): Promise<void> {
+    return quiet(this.#authOAuthBearer(user, accessToken));
+  }
+
+  async #authOAuthBearer(user: string, accessToken: string): Promise<void> {
     checkText(user, 'user', false);
     checkText(accessToken, 'accessToken', false);
     this.#secrets.add(accessToken);
@@ -367,7 +393,11 @@ export class Pop3Client extends EventEmitter<Pop3ClientEvents> implements Pop3Cl
 
   // ---------------------------------------------------------------- transaction
 
-  async stat(): Promise<{ count: number; size: number }> {
+  stat(): Promise<{ count: number; size: number }> {
+    return quiet(this.#stat());
+  }
+
+  async #stat(): Promise<{ count: number; size: number }> {
     const { status } = await this.#enqueue({ verb: 'STAT' });
     const match = /^(\d+)\s+(\d+)/.exec(status.text);
     if (!match) throw this.#malformed('STAT', status.text);
@@ -376,7 +406,11 @@ export class Pop3Client extends EventEmitter<Pop3ClientEvents> implements Pop3Cl
 
   list(): Promise<Pop3ListEntry[]>;
   list(msg: number): Promise<Pop3ListEntry>;
-  async list(msg?: number): Promise<Pop3ListEntry[] | Pop3ListEntry> {
+  list(msg?: number): Promise<Pop3ListEntry[] | Pop3ListEntry> {
+    return quiet(this.#list(msg));
+  }
+
+  async #list(msg?: number): Promise<Pop3ListEntry[] | Pop3ListEntry> {
     if (msg !== undefined) {
       checkMessageNumber(msg);
       const { status } = await this.#enqueue({ verb: 'LIST', args: [String(msg)] });
@@ -388,7 +422,11 @@ export class Pop3Client extends EventEmitter<Pop3ClientEvents> implements Pop3Cl
 
   uidl(): Promise<Pop3UidlEntry[]>;
   uidl(msg: number): Promise<Pop3UidlEntry>;
-  async uidl(msg?: number): Promise<Pop3UidlEntry[] | Pop3UidlEntry> {
+  uidl(msg?: number): Promise<Pop3UidlEntry[] | Pop3UidlEntry> {
+    return quiet(this.#uidl(msg));
+  }
+
+  async #uidl(msg?: number): Promise<Pop3UidlEntry[] | Pop3UidlEntry> {
     if (msg !== undefined) {
       checkMessageNumber(msg);
       const { status } = await this.#enqueue({ verb: 'UIDL', args: [String(msg)] });
@@ -398,7 +436,11 @@ export class Pop3Client extends EventEmitter<Pop3ClientEvents> implements Pop3Cl
     return items.map((item) => this.#parseUidlEntry(item));
   }
 
-  async top(msg: number, lines: number): Promise<Buffer> {
+  top(msg: number, lines: number): Promise<Buffer> {
+    return quiet(this.#top(msg, lines));
+  }
+
+  async #top(msg: number, lines: number): Promise<Buffer> {
     checkMessageNumber(msg);
     if (!Number.isSafeInteger(lines) || lines < 0) {
       throw new MultiPopError('CONFIG_INVALID', 'TOP line count must be a non-negative integer', {
@@ -409,26 +451,46 @@ export class Pop3Client extends EventEmitter<Pop3ClientEvents> implements Pop3Cl
     return body ?? Buffer.alloc(0);
   }
 
-  async retr(msg: number): Promise<Pop3MessageStream> {
+  retr(msg: number): Promise<Pop3MessageStream> {
+    return quiet(this.#retr(msg));
+  }
+
+  async #retr(msg: number): Promise<Pop3MessageStream> {
     checkMessageNumber(msg);
     const { stream } = await this.#enqueue({ verb: 'RETR', args: [String(msg)], kind: 'stream' });
     return stream!;
   }
 
-  async dele(msg: number): Promise<void> {
+  dele(msg: number): Promise<void> {
+    return quiet(this.#dele(msg));
+  }
+
+  async #dele(msg: number): Promise<void> {
     checkMessageNumber(msg);
     await this.#enqueue({ verb: 'DELE', args: [String(msg)] });
   }
 
-  async rset(): Promise<void> {
+  rset(): Promise<void> {
+    return quiet(this.#rset());
+  }
+
+  async #rset(): Promise<void> {
     await this.#enqueue({ verb: 'RSET' });
   }
 
-  async noop(): Promise<void> {
+  noop(): Promise<void> {
+    return quiet(this.#noop());
+  }
+
+  async #noop(): Promise<void> {
     await this.#enqueue({ verb: 'NOOP' });
   }
 
-  async quit(): Promise<void> {
+  quit(): Promise<void> {
+    return quiet(this.#quit());
+  }
+
+  async #quit(): Promise<void> {
     if (this.#quitRequested)
       throw new MultiPopError('INVALID_STATE', 'QUIT was already sent', { command: 'QUIT' });
     const sent = this.#enqueue({
@@ -667,6 +729,7 @@ export class Pop3Client extends EventEmitter<Pop3ClientEvents> implements Pop3Cl
   // ---------------------------------------------------------------- receiving
 
   readonly #onData = (chunk: Buffer): void => {
+    this.#bytesReceived += chunk.length;
     this.#framer.push(chunk);
     this.#armIdle();
     this.#processInput();
@@ -980,6 +1043,16 @@ export class Pop3Client extends EventEmitter<Pop3ClientEvents> implements Pop3Cl
     if (!match) throw this.#malformed('UIDL', text);
     return { msg: Number(match[1]), uid: match[2]! };
   }
+}
+
+/**
+ * Marks an operation's promise as handled so that a caller who pipelines `retr(1)`, `retr(2)`
+ * and is still awaiting the first when the connection fails does not crash the host with an
+ * unhandled rejection of the second. Awaiting the returned promise still throws.
+ */
+function quiet<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
 }
 
 function promiseOf(command: Command): Promise<CommandResult> {

@@ -1,7 +1,9 @@
 /** Byte helpers of the fake server: dot-stuffing for sending, TOP extraction. */
 
 const CRLF = Buffer.from('\r\n', 'latin1');
+const CRLF_DOT = Buffer.from('\r\n.', 'latin1');
 const DOT = 0x2e;
+const TERMINATOR = Buffer.from('.\r\n', 'latin1');
 
 /**
  * Encodes a message as a POP3 multi-line body (RFC 1939 §3): a `.` is added before every line
@@ -9,21 +11,25 @@ const DOT = 0x2e;
  * terminating `.` CRLF follows. Only CRLF ends a line.
  */
 export function dotStuff(message: Buffer): Buffer {
-  const parts: Buffer[] = [];
+  // Positions where a dot is inserted: 0 for a leading dot, and after every CRLF before a dot.
+  const inserts: number[] = message[0] === DOT ? [0] : [];
+  for (let hit = message.indexOf(CRLF_DOT); hit >= 0; hit = message.indexOf(CRLF_DOT, hit + 2))
+    inserts.push(hit + 2);
+  const endsWithCrlf =
+    message.length >= 2 && message[message.length - 2] === 0x0d && message[message.length - 1] === 0x0a;
+  const addCrlf = message.length > 0 && !endsWithCrlf;
+  const out = Buffer.allocUnsafe(message.length + inserts.length + (addCrlf ? 2 : 0) + TERMINATOR.length);
+  let written = 0;
   let start = 0;
-  while (start < message.length) {
-    if (message[start] === DOT) parts.push(Buffer.from('.'));
-    const end = message.indexOf(CRLF, start);
-    if (end < 0) {
-      parts.push(message.subarray(start), CRLF);
-      start = message.length;
-      break;
-    }
-    parts.push(message.subarray(start, end + 2));
-    start = end + 2;
+  for (const at of inserts) {
+    written += message.copy(out, written, start, at);
+    out[written++] = DOT;
+    start = at;
   }
-  parts.push(Buffer.from('.\r\n'));
-  return Buffer.concat(parts);
+  written += message.copy(out, written, start);
+  if (addCrlf) written += CRLF.copy(out, written);
+  TERMINATOR.copy(out, written);
+  return out;
 }
 
 /** The header block of a message (through the empty line) and its first `lines` body lines. */
