@@ -18,13 +18,14 @@ export const interopServerNames: readonly InteropServerName[] = ['cyrus', 'couri
  * if (!interopAvailability.cyrus.available) console.log(interopAvailability.cyrus.reason);
  * ```
  */
-export const interopAvailability: Readonly<Record<InteropServerName, { available: boolean; reason?: string }>> =
-  Object.fromEntries(
-    interopServerNames.map((name) => {
-      const reason = unavailableReason(name);
-      return [name, reason === undefined ? { available: true } : { available: false, reason }];
-    }),
-  ) as Record<InteropServerName, { available: boolean; reason?: string }>;
+export const interopAvailability: Readonly<
+  Record<InteropServerName, { available: boolean; reason?: string }>
+> = Object.fromEntries(
+  interopServerNames.map((name) => {
+    const reason = unavailableReason(name);
+    return [name, reason === undefined ? { available: true } : { available: false, reason }];
+  }),
+) as Record<InteropServerName, { available: boolean; reason?: string }>;
 
 /**
  * `describe()` for a suite that needs the interop server `server`.

@@ -80,8 +80,9 @@ export async function startCourier(options: InteropServerOptions): Promise<Inter
       const home = join(paths.home, user.name);
       await makeMaildir(maildir(user.name), paths.home, owner);
       await chown(paths.home, 0, 0);
-      const systempw = (await runCommand(programs.openssl, ['passwd', '-6', '-stdin'], { input: `${user.password}\n` }))
-        .stdout.trim();
+      const systempw = (
+        await runCommand(programs.openssl, ['passwd', '-6', '-stdin'], { input: `${user.password}\n` })
+      ).stdout.trim();
       const hmac = (
         await runCommand(programs.userdbpw, ['-hmac-md5'], { input: `${user.password}\n${user.password}\n` })
       ).stdout.trim();
@@ -101,7 +102,12 @@ export async function startCourier(options: InteropServerOptions): Promise<Inter
     await runCommand(programs.makeuserdb, ['-f', userdb]);
 
     await writeFile(paths.script, superviseScript(paths, port, tlsPort), { mode: 0o700 });
-    const supervisor = spawnServer(programs.unshare, ['-m', '--propagation', 'private', 'sh', paths.script], paths.log, dir);
+    const supervisor = spawnServer(
+      programs.unshare,
+      ['-m', '--propagation', 'private', 'sh', paths.script],
+      paths.log,
+      dir,
+    );
     try {
       await waitForFile(join(paths.authdaemon, 'socket'), 10_000, supervisor.hasExited);
       await waitForPort(port, 10_000);
@@ -137,6 +143,7 @@ export async function startCourier(options: InteropServerOptions): Promise<Inter
         'A message with 8-bit header bytes is replaced by a "Cannot display Unicode content" wrapper (message/global attachment) unless the client sent `UTF8` (RFC 6856) first; the body alone is served intact.',
         'Mail is stored with LF line ends and served with CRLF; the LIST reply text is `+OK POP3 clients that break here, they violate STD53.`, RETR says `+OK N octets follow.`',
         'UIDL is `UID<n>-<uidvalidity>`; `LOGIN-DELAY 10` is advertised but not enforced.',
+        'QUIT is answered (`+OK Bye-bye.`) before the messages marked with DELE are removed: for a moment afterwards the Maildir still holds them.',
         'A failed login is answered only after a 5 s delay; `MAXPERIP` (default 4) limits parallel connections from one address.',
       ],
       dir,
@@ -151,7 +158,9 @@ export async function startCourier(options: InteropServerOptions): Promise<Inter
         return (await readMaildir(maildir(user))).map(lfToCrlf);
       },
       async logText() {
-        const parts = await Promise.all([paths.log, paths.popLog, paths.popsLog].map((p) => readFile(p, 'utf8').catch(() => '')));
+        const parts = await Promise.all(
+          [paths.log, paths.popLog, paths.popsLog].map((p) => readFile(p, 'utf8').catch(() => '')),
+        );
         return parts.join('\n');
       },
       stop() {

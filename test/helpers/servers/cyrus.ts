@@ -76,7 +76,12 @@ export async function startCyrus(options: InteropServerOptions): Promise<Interop
     await runCommand('chown', ['-R', `${cyrus.uid}:${cyrus.gid}`, dir]);
     await chown(dir, 0, 0);
 
-    const master = spawnServer(programs.master, ['-C', paths.imapd, '-M', paths.cyrusConf, '-p', paths.pid, '-D'], paths.log, dir);
+    const master = spawnServer(
+      programs.master,
+      ['-C', paths.imapd, '-M', paths.cyrusConf, '-p', paths.pid, '-D'],
+      paths.log,
+      dir,
+    );
     try {
       await waitForPort(port, 10_000);
       await waitForPort(tlsPort, 10_000);
@@ -97,7 +102,8 @@ export async function startCyrus(options: InteropServerOptions): Promise<Interop
     const examine = async (user: string) => {
       const { stdout } = await runCommand(programs.mbexamine, ['-C', paths.imapd, `user/${user}`], asCyrus);
       const lastUid = Number(/Last UID: (\d+)/.exec(stdout)?.[1] ?? Number.NaN);
-      if (!Number.isInteger(lastUid)) throw new Error(`Cyrus: cannot read the last UID of ${user}:\n${stdout}`);
+      if (!Number.isInteger(lastUid))
+        throw new Error(`Cyrus: cannot read the last UID of ${user}:\n${stdout}`);
       const uids = [...stdout.matchAll(/^\d+> UID:0*(\d+)/gm)].map((match) => Number(match[1]));
       return { lastUid, uids };
     };

@@ -69,13 +69,15 @@ export async function startMailutils(options: InteropServerOptions): Promise<Int
     await writeFile(paths.key, cert.keyPem, { mode: 0o600 });
 
     const hashes = await Promise.all(
-      options.users.map(
-        async (user) =>
-          (await runCommand(programs.openssl, ['passwd', '-6', '-stdin'], { input: `${user.password}\n` })).stdout.trim(),
+      options.users.map(async (user) =>
+        (
+          await runCommand(programs.openssl, ['passwd', '-6', '-stdin'], { input: `${user.password}\n` })
+        ).stdout.trim(),
       ),
     );
     const passwd = options.users.map(
-      (user, i) => `${user.name}:${hashes[i]}:${owner.uid}:${owner.gid}:multipop test:${join(paths.home, user.name)}:/bin/false`,
+      (user, i) =>
+        `${user.name}:${hashes[i]}:${owner.uid}:${owner.gid}:multipop test:${join(paths.home, user.name)}:/bin/false`,
     );
     await writeFile(join(paths.passwdDir, DOMAIN), `${passwd.join('\n')}\n`, { mode: 0o600 });
     for (const user of options.users) await makeMaildir(maildir(user.name), paths.home, owner);
@@ -94,7 +96,9 @@ export async function startMailutils(options: InteropServerOptions): Promise<Int
       await waitForPort(tlsPort, 10_000);
     } catch (err) {
       await stopServer(daemon);
-      throw new Error(`Mailutils pop3d did not start: ${(err as Error).message}\n${await tailFile(paths.log)}`);
+      throw new Error(
+        `Mailutils pop3d did not start: ${(err as Error).message}\n${await tailFile(paths.log)}`,
+      );
     }
 
     let sequence = 0;

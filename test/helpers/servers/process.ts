@@ -49,7 +49,11 @@ export function spawnServer(
   const fd = openSync(logPath, 'a', 0o644);
   let done = false;
   try {
-    const child = spawn(command, args, { detached: true, stdio: ['ignore', fd, fd], ...(env ? { env } : {}) });
+    const child = spawn(command, args, {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      ...(env ? { env } : {}),
+    });
     if (child.pid === undefined) throw new Error(`could not start ${command}`);
     const pid = child.pid;
     running.set(pid, cleanupDir);
@@ -133,7 +137,9 @@ export function runCommand(
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
         if (code !== 0 && !options.allowFailure) {
-          reject(new Error(`${command} ${args.join(' ')} failed (${code}): ${stderr.trim() || stdout.trim()}`));
+          reject(
+            new Error(`${command} ${args.join(' ')} failed (${code}): ${stderr.trim() || stdout.trim()}`),
+          );
           return;
         }
         resolve({ code, stdout, stderr });

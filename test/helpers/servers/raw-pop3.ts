@@ -4,7 +4,7 @@
  * our own client, and the Cyrus harness uses it to log in once (which creates the mailbox).
  */
 import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 
 /** Where and how to connect. */
 export interface RawPop3Options {
