@@ -67,7 +67,6 @@ export async function beginGrant(
   url.searchParams.set('code_challenge_method', 'S256');
 
   const expiresAt = ctx.now() + ttlMs;
-  ctx.secrets.add(codeVerifier);
   await ctx.tokens.putPendingGrant({
     state,
     codeVerifier,
