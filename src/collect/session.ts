@@ -83,6 +83,13 @@ async function runSessionOnce(options: SessionOptions): Promise<SessionResult> {
       'planned',
     );
 
+    emit('session:planned', {
+      ...mailbox,
+      toFetch: decided.fetch.length,
+      bytesToFetch: decided.fetch.reduce((sum, m) => sum + m.size, 0),
+      toDelete: decided.delete.length,
+      onServer: listing.length,
+    });
     await recordPrunesAndReports(ledger, entry.id, decided, now, emit, mailbox);
 
     const deleted: { msg: number; uidl: string }[] = [];
