@@ -3,6 +3,7 @@ import type { BeginGrantResult, CompleteGrantResult } from '../auth/oauth/grant-
 import { OAuthService } from '../auth/oauth/service.js';
 import type { AuthProvider } from '../auth/provider.js';
 import type { CollectorEventName, CollectorEventSink, CollectorEvents } from '../collect/events.js';
+import { runSession } from '../collect/session.js';
 import type { ConnectionTuning, SessionOptions, SessionResult } from '../collect/session-api.js';
 import {
   type MailboxEntry,
@@ -147,7 +148,7 @@ export class MultiPopFetcher {
     this.#now = o.now ?? Date.now;
     this.#backoff = { ...defaultBackoff, ...stripUndefined(o.backoff ?? {}) };
     if (this.#backoff.baseMs > this.#backoff.maxMs) this.#backoff.maxMs = this.#backoff.baseMs;
-    this.#runSession = o.runSession ?? loadRealRunSession;
+    this.#runSession = o.runSession ?? runSession;
     this.#oauth =
       o.oauth === undefined ? undefined : isOAuthService(o.oauth) ? o.oauth : this.#buildOAuth(o.oauth);
     this.#defaultAuth = defaultAuthSelection(this.#oauth, this.#secrets);
@@ -876,12 +877,6 @@ export class MultiPopFetcher {
     next.then(release, release);
     return next;
   }
-}
-
-// TEMPORARY until the POP3 client lands: load the session runner on first use.
-async function loadRealRunSession(options: SessionOptions): Promise<SessionResult> {
-  const { runSession } = await import('../collect/session.js');
-  return runSession(options);
 }
 
 function asMultiPopError(
