@@ -54,6 +54,8 @@ afterAll(async () => {
   await Promise.all(servers.map((s) => s.close()));
 });
 
+// STLS rather than implicit TLS: the fake server's implicit-TLS listener does not yet present
+// its certificate (tls.createServer ignores `secureContext`). The bytes after TLS are the same.
 async function fakeServer(options: Omit<FakePop3Options, 'tls'>): Promise<FakePop3Server> {
   const server = await startFakePop3Server({ tls: cert, ...options });
   servers.push(server);
