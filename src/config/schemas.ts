@@ -58,10 +58,8 @@ export const genericAppSchema = z
     tokenEndpoint: httpsOrLoopbackUrl.optional(),
     scopes: z.array(z.string().min(1)).min(1, 'at least one scope is needed'),
     sasl: z.enum(['xoauth2', 'oauthbearer']).default('xoauth2'),
-  /** How the client authenticates at the token endpoint; `client_secret_post` when omitted. */
-  tokenEndpointAuthMethod: z.enum(['client_secret_post', 'client_secret_basic']).optional(),
-  /** How the client authenticates at the token endpoint; `client_secret_post` when omitted. */
-  tokenEndpointAuthMethod: z.enum(['client_secret_post', 'client_secret_basic']).optional(),
+    /** How the client authenticates at the token endpoint; `client_secret_post` when omitted. */
+    tokenEndpointAuthMethod: z.enum(['client_secret_post', 'client_secret_basic']).optional(),
     /** Extra authorization-request parameters (e.g. `access_type: 'offline'`). */
     extraAuthorizationParams: z.record(z.string(), z.string()).default({}),
   })
