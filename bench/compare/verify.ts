@@ -101,7 +101,7 @@ export async function verifyMaildir(
     if (prefix === undefined) {
       const difference = classifyDifference(file, original);
       // Still worth knowing what the tool put in front of the message.
-      const start = file.indexOf(original.subarray(0, 40));
+      const start = file.indexOf(firstLine(original));
       for (const name of start > 0 ? (headerNames(file.subarray(0, start)) ?? []) : []) added.add(name);
       verdict.altered++;
       count(verdict.alterations, difference.kind);
@@ -215,6 +215,13 @@ function toLf(message: Buffer): Buffer {
   return Buffer.from(message.toString('latin1').replace(/\r\n/g, '\n'), 'latin1');
 }
 
+/** The original's first line without its line end (CRLF or LF): where a stored copy starts. */
+function firstLine(original: Buffer): Buffer {
+  const lf = original.indexOf(0x0a);
+  if (lf < 0) return original;
+  return original.subarray(0, lf > 0 && original[lf - 1] === 0x0d ? lf - 1 : lf);
+}
+
 function count(tally: Record<string, number>, kind: string, n = 1): void {
   tally[kind] = (tally[kind] ?? 0) + n;
 }
@@ -230,7 +237,7 @@ function count(tally: Record<string, number>, kind: string, n = 1): void {
  */
 export function classifyDifference(file: Buffer, original: Buffer): { kind: string; detail: string } {
   // Align on the start of the original (tools put their lines before it).
-  const start = file.indexOf(original.subarray(0, 40));
+  const start = file.indexOf(firstLine(original));
   if (start < 0) {
     return {
       kind: 'other',
