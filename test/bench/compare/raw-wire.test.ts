@@ -72,7 +72,9 @@ describe('raw client wire (the benchmark speed bound must be correct)', () => {
           await wire.greeting;
           await Promise.all(replies);
           expect(written).toEqual(bodies.map((_, i) => `RETR ${i + 1}\r\n`));
-          sinks.forEach((sink, i) => expect(sink.body().equals(bodies[i] as Buffer)).toBe(true));
+          expect(sinks.map((sink, i) => sink.body().equals(bodies[i] as Buffer))).toEqual(
+            bodies.map(() => true),
+          );
         },
       ),
       { numRuns: 300 },
