@@ -99,7 +99,10 @@ export async function startFakePop3Server(options: FakePop3Options): Promise<Fak
   };
   let server: Server;
   if (options.implicitTls) {
-    const tlsServer = createTlsServer({ secureContext }, (socket) => accept(socket, true));
+    const tls = options.tls!;
+    const tlsServer = createTlsServer({ cert: tls.certPem, key: tls.keyPem }, (socket) =>
+      accept(socket, true),
+    );
     // A client that rejects our certificate aborts the handshake: not the server's problem.
     tlsServer.on('tlsClientError', () => {});
     server = tlsServer;
