@@ -276,15 +276,30 @@ async function startIn(
 
 // ————— process bookkeeping —————
 
-/** Servers not yet stopped; killed when the test process exits so no Dovecot outlives it. */
-const running = new Set<{ pid: number; dir: string }>();
-process.once('exit', () => {
-  for (const { pid, dir } of running) {
-    // No time to wait for a graceful stop here: kill the whole group at once.
-    signal(processGroupOf(pid) === pid ? -pid : pid, 'SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+/**
+ * Servers not yet stopped; killed when the test process exits so no Dovecot outlives it.
+ * Kept on `globalThis` so that a worker process running many test files (each importing this
+ * module afresh) registers one exit hook, not one per file.
+ */
+type RunningServer = { pid: number; dir: string };
+const REGISTRY = Symbol.for('multipop.test.dovecot.running');
+const running: Set<RunningServer> = processWideRegistry();
+
+function processWideRegistry(): Set<RunningServer> {
+  const slots = globalThis as Record<symbol, Set<RunningServer> | undefined>;
+  const existing = slots[REGISTRY];
+  if (existing) return existing;
+  const set = new Set<RunningServer>();
+  slots[REGISTRY] = set;
+  process.once('exit', () => {
+    for (const { pid, dir } of set) {
+      // No time to wait for a graceful stop here: kill the whole group at once.
+      signal(processGroupOf(pid) === pid ? -pid : pid, 'SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  return set;
+}
 
 async function readMasterPid(path: string, timeoutMs: number): Promise<number> {
   const deadline = Date.now() + timeoutMs;
