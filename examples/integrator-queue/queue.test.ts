@@ -1,0 +1,111 @@
+/**
+ * How an integrator tests their own LocalQueue with the public test kit, `multipop/testing`:
+ * first the contract suite, then the adapter wired into a real MultiPopFetcher collecting from
+ * the kit's fake POP3 server.
+ */
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MultiPopFetcher, parseConfig, traceHeader } from 'multipop';
+import {
+  type FakePop3Server,
+  fakeClock,
+  memoryDirectory,
+  memoryLedger,
+  runLocalQueueContract,
+  startFakePop3Server,
+} from 'multipop/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SpoolQueue } from './spool-queue.js';
+
+// 1. The contract: bytes, streams, failures, idempotency, has(), and a restart (reopen).
+runLocalQueueContract('spool directory queue', {
+  create: async () => new SpoolQueue(await mkdtemp(join(tmpdir(), 'spool-contract-'))),
+  dispose: (queue) => rm(queue.root, { recursive: true, force: true }),
+  reopen: (queue) => new SpoolQueue(queue.root),
+  messages: (queue) => queue.list(),
+});
+
+// 2. Wired into the fetcher, against the fake POP3 server.
+describe('SpoolQueue behind MultiPopFetcher', () => {
+  let server: FakePop3Server | undefined;
+  let spool: string | undefined;
+  afterEach(async () => {
+    await server?.close();
+    if (spool) await rm(spool, { recursive: true, force: true });
+  });
+
+  // Bytes a careless adapter would corrupt: dot lines, 8-bit, NUL, lone CR and LF.
+  const originals = [
+    Buffer.from('Subject: dots\r\n\r\n.\r\n..\r\n.x\r\nend\r\n', 'latin1'),
+    Buffer.from('Subject: =?ISO-8859-1?Q?Gr=FC=DFe?=\r\n\r\nGr\xfc\xdfe\0\r\na\rb\nc\r\n', 'latin1'),
+  ];
+
+  it('collects a mailbox into the spool byte for byte, once, and deletes the remote copies', async () => {
+    server = await startFakePop3Server({
+      users: [{ name: 'ann-remote', password: 'remote-pw', messages: originals }],
+    });
+    spool = await mkdtemp(join(tmpdir(), 'spool-fetcher-'));
+    const queue = new SpoolQueue(spool);
+    const clock = fakeClock(Date.UTC(2025, 0, 1, 12));
+    const directory = memoryDirectory(
+      parseConfig({
+        users: [
+          {
+            id: 'ann@example.com',
+            entries: [
+              {
+                id: 'ann-remote',
+                server: `${server.host}:${server.port}`,
+                tls: 'none', // the fake server on loopback speaks plain POP3
+                username: 'ann-remote',
+                password: 'remote-pw',
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    const fetcher = new MultiPopFetcher({ directory, ledger: memoryLedger(), queue, now: clock.now });
+    const collected: string[] = [];
+    fetcher.on('message:collected', (e) => collected.push(e.uidl));
+
+    const [summary] = await fetcher.collectNow();
+    expect(summary?.error).toBeUndefined();
+    expect(summary).toMatchObject({ ok: true, result: { collected: 2, deleted: 2 } });
+    expect(collected).toEqual(['uid-1', 'uid-2']);
+
+    // What lands is the trace header (its date from the fake clock), then the remote bytes.
+    const expected = originals.map((original, i) =>
+      Buffer.concat([
+        traceHeader({
+          mailboxId: 'ann-remote',
+          host: server!.host,
+          port: server!.port,
+          username: 'ann-remote',
+          uidl: `uid-${i + 1}`,
+          recipient: 'ann@example.com',
+          at: clock.now(),
+          tls: false,
+        }),
+        original,
+      ]),
+    );
+    const spooled = await queue.list();
+    expect(spooled).toHaveLength(2);
+    const byUidl = new Map(spooled.map((m) => [m.envelope.source.uidl, m]));
+    for (const [i, bytes] of expected.entries()) {
+      const message = byUidl.get(`uid-${i + 1}`);
+      expect(message?.envelope.recipient).toBe('ann@example.com');
+      expect(message?.content.equals(bytes)).toBe(true);
+    }
+    expect(server.mailbox('ann-remote').messages).toEqual([]);
+    expect(await readdir(join(spool, 'tmp'))).toEqual([]);
+
+    // A second cycle finds nothing new and spools nothing twice.
+    const [again] = await fetcher.collectNow();
+    expect(again).toMatchObject({ ok: true, result: { collected: 0 } });
+    expect(await queue.list()).toHaveLength(2);
+    await fetcher.stop();
+  });
+});
