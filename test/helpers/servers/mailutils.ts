@@ -124,6 +124,7 @@ export async function startMailutils(options: InteropServerOptions): Promise<Int
       },
       quirks: [
         'Once a session has sent UIDL, it inserts an `X-UIDL: <uidl>` header into every message it serves (RETR and TOP) and writes it back into the stored message, so LIST/STAT sizes grow after the first UIDL.',
+        '`TOP n` with n > 0 serves an extra empty line between the header and the body (`TOP n 0` is right).',
         'CAPA advertises `EXPIRENEVER` (the space of `EXPIRE NEVER` missing); `AUTH` is answered as not implemented, so there is no SASL.',
         'The greeting always carries an APOP timestamp, whether or not the user has an APOP secret.',
         'UIDL is `<md5 hex>.<uidvalidity>.<n>`.',

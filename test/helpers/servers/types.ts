@@ -7,6 +7,9 @@
 /** The servers this directory can start. */
 export type InteropServerName = 'cyrus' | 'courier' | 'popa3d' | 'mailutils';
 
+/** Every real server the interop matrix runs: these four and Dovecot (`test/helpers/dovecot.ts`). */
+export type PopServerName = InteropServerName | 'dovecot';
+
 /** A mailbox account to create on the test server. */
 export interface InteropUser {
   /** Lower-case letters, digits, `_` and `-`, starting with a letter (every server accepts these). */
@@ -47,7 +50,7 @@ export interface InteropCapabilities {
 
 /** A running test server. */
 export interface InteropServer {
-  name: InteropServerName;
+  name: PopServerName;
   /** Human label with the Debian package version, e.g. `Cyrus pop3d 3.6.1-4+deb12u5`. */
   label: string;
   host: '127.0.0.1';
