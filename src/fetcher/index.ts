@@ -1,11 +1,9 @@
-export {
-  type BackoffOptions,
-  type BackoffPolicy,
-  defaultBackoff,
-  failureDelayMs,
-  serverDelayMs,
-} from './backoff.js';
-export { type ConcurrencyOptions, MailboxLocks, remoteMailboxKey, SessionSlots } from './concurrency.js';
+/**
+ * The facade: `MultiPopFetcher` with its options, summaries, statistics and the webmail-facing
+ * types. The building blocks (slots, locks, timers, status transitions) stay internal.
+ */
+export { type BackoffOptions, failureDelayMs } from './backoff.js';
+export type { ConcurrencyOptions } from './concurrency.js';
 export type { EntryPatch, EntryView, GrantCallback } from './entry-operations.js';
 export {
   type CollectRequest,
@@ -14,15 +12,7 @@ export {
   MultiPopFetcher,
   type SkipReason,
 } from './fetcher.js';
-export { type FailureKind, isDue, statusAfterFailure, statusAfterSuccess } from './mailbox-status.js';
-export { type FetcherOAuthService, type MultiPopFetcherOptions, parseFetcherOptions } from './options.js';
-export {
-  type Actor,
-  assertPermitted,
-  type DenialReason,
-  denialReason,
-  type PermissionLevel,
-} from './permissions.js';
-export { RemoteCycleCounter, UnrefTimer, UserCheckLimiter, type UserCheckLimits } from './schedule.js';
-export { type FetcherStatistics, type StatisticsTotals, summarizeStatuses } from './statistics.js';
-export { type Listener, TypedEmitter } from './typed-emitter.js';
+export type { FetcherOAuthOptions, FetcherOAuthService, MultiPopFetcherOptions } from './options.js';
+export { type Actor, type DenialReason, denialReason, type PermissionLevel } from './permissions.js';
+export type { FetcherStatistics, StatisticsTotals } from './statistics.js';
+export type { Listener } from './typed-emitter.js';

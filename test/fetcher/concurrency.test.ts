@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MailboxLocks, SessionSlots } from '../../src/fetcher/index.js';
+import { MailboxLocks, SessionSlots } from '../../src/fetcher/concurrency.js';
 import { entry, result, setup, sleep } from './support.js';
 
 /** `count` entries spread round-robin over `hosts` hosts, one user each. */

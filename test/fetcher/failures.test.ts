@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CollectorEvents } from '../../src/collect/events.js';
 import { MultiPopError } from '../../src/errors/index.js';
-import { defaultBackoff, failureDelayMs, serverDelayMs } from '../../src/fetcher/index.js';
+import { defaultBackoff, failureDelayMs, serverDelayMs } from '../../src/fetcher/backoff.js';
 import { entry, result, setup } from './support.js';
 
 const MINUTE = 60_000;

@@ -37,7 +37,7 @@ describeWithDovecot('MultiPopFetcher against Dovecot', () => {
       const messages = Array.from({ length: PER_MAILBOX }, (_, k) =>
         testMessage(i * 100 + k, 3_000 + k * 500),
       );
-      messages.forEach((m, k) => originals.set(i * 100 + k, m));
+      for (const [k, m] of messages.entries()) originals.set(i * 100 + k, m);
       await dovecot.seed(name, messages);
     }
   });

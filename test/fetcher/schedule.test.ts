@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { RemoteCycleCounter, UserCheckLimiter } from '../../src/fetcher/index.js';
+import { RemoteCycleCounter, UserCheckLimiter } from '../../src/fetcher/schedule.js';
 import { entry, setup } from './support.js';
 
 const MINUTE = 60_000;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TypedEmitter } from '../../src/fetcher/index.js';
+import { TypedEmitter } from '../../src/fetcher/typed-emitter.js';
 
 type Events = { a: { n: number }; b: string };
 
