@@ -27,7 +27,7 @@ export const buildDir = join(benchDir, '.build');
 export async function bundle(entry: string, name: string): Promise<string> {
   // esbuild comes with tsup (a devDependency); imported lazily so the rest of the benchmark
   // does not need it.
-  const { build } = await import('esbuild');
+  const { build, stop } = await import('esbuild');
   await mkdir(buildDir, { recursive: true });
   const outfile = join(buildDir, `${name}.mjs`);
   await build({
@@ -48,6 +48,6 @@ export async function bundle(entry: string, name: string): Promise<string> {
       js: "import { createRequire as __benchCreateRequire } from 'node:module'; const require = __benchCreateRequire(import.meta.url);",
     },
     logLevel: 'error',
-  });
+  }).finally(() => stop());
   return outfile;
 }

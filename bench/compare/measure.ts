@@ -39,6 +39,28 @@ export interface Measurement {
 
 let sequence = 0;
 
+/** Process groups of the runs in progress, so an interrupted benchmark can end them. */
+const running = new Set<number>();
+
+/**
+ * Kills every contender run in progress (its whole process group). For SIGINT/SIGTERM.
+ *
+ * @example
+ * ```ts
+ * process.once('SIGINT', () => { killRunning(); process.exit(130); });
+ * ```
+ */
+export function killRunning(): void {
+  for (const pid of running) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  running.clear();
+}
+
 /**
  * Runs `spec` to completion or timeout and returns its figures.
  *
@@ -62,6 +84,7 @@ export async function measure(spec: RunSpec): Promise<Measurement> {
     // Its own process group, so a timeout kills the contender and everything it started.
     detached: true,
   });
+  if (child.pid !== undefined) running.add(child.pid);
   let output = '';
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString('utf8')).slice(-4_000);
@@ -82,6 +105,7 @@ export async function measure(spec: RunSpec): Promise<Measurement> {
     child.once('close', (code) => resolve(code));
   });
   clearTimeout(timer);
+  if (child.pid !== undefined) running.delete(child.pid);
   const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
   let cpuMs = Number.NaN;
   let peakRssKb = Number.NaN;

@@ -4,7 +4,7 @@
  * issue #7 targets checked against the figures of the same run.
  */
 import type { ContenderId } from './contenders.js';
-import type { ContenderResult, RunResult, ScenarioResult } from './runner.js';
+import type { ContenderResult, ScenarioResult } from './runner.js';
 import type { Verdict } from './verify.js';
 
 /** Medians of a contender's successful runs. */
@@ -180,13 +180,22 @@ export function scenarioMarkdown(result: ScenarioResult): string {
   if (primed.length > 0) {
     lines.push('', 'Priming (the full first run that records the backlog in each contender’s state):', '');
     for (const r of primed) {
-      const p = r.prime as RunResult & { by: ContenderId };
-      const m = p.measurement;
-      const how = p.by === r.id ? '' : ` (primed by ${p.by}: same state file)`;
-      const v = p.verdict ? `, ${correctness(p.verdict)}` : '';
-      lines.push(
-        `- ${r.label}${how}: ${m.ok ? `${fmtNum(m.wallMs / 1000, 2)} s, ${fmtMb(m.peakRssKb)}${v}` : m.timedOut ? 'timed out' : `failed (exit ${m.exitCode}: ${m.outputTail})`}`,
-      );
+      const prime = r.prime as NonNullable<ContenderResult['prime']>;
+      const m = prime.run?.measurement;
+      if (!m) {
+        lines.push(
+          `- ${r.label}: its state file written from the server's UIDL list (a full run would not fit the time box)`,
+        );
+        continue;
+      }
+      const how = prime.by === r.id ? '' : ` (primed by ${prime.by}: same state file)`;
+      const v = prime.run?.verdict ? `, ${correctness(prime.run.verdict)}` : '';
+      const figures = m.ok
+        ? `${fmtNum(m.wallMs / 1000, 2)} s, ${fmtMb(m.peakRssKb)}${v}`
+        : m.timedOut
+          ? 'timed out'
+          : `failed (exit ${m.exitCode}: ${m.outputTail})`;
+      lines.push(`- ${r.label}${how}: ${figures}`);
     }
   }
   const checks = targets(result);

@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type ContenderId, resolveContenders } from './contenders.js';
 import { startBenchServer } from './dovecot.js';
-import { GNU_TIME } from './measure.js';
+import { GNU_TIME, killRunning } from './measure.js';
 import { scenarioMarkdown } from './report.js';
 import { type RunnerContext, runScenario, type ScenarioResult, scenarioUsers } from './runner.js';
 import { scenarios } from './scenarios.js';
@@ -41,7 +41,8 @@ const log = (line: string) =>
 
 async function main(): Promise<void> {
   const started = Date.now();
-  execFileSync(GNU_TIME, ['true']); // fails loudly (ENOENT) when the `time` package is missing
+  // Fails loudly (ENOENT) when the Debian package `time` is missing.
+  execFileSync(GNU_TIME, ['true'], { stdio: 'ignore' });
   const wantedScenarios = args.scenarios?.split(',').map((s) => s.trim().toUpperCase());
   const selected = scenarios(args.quick ?? false).filter(
     (s) => !wantedScenarios || wantedScenarios.includes(s.id),
@@ -70,6 +71,17 @@ async function main(): Promise<void> {
     log,
   };
   const results: ScenarioResult[] = [];
+  // Interrupted: end the contender in flight, stop Dovecot, remove the scratch directory.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log(`${signal}: stopping`);
+      killRunning();
+      void server
+        .stop()
+        .then(() => rm(workDir, { recursive: true, force: true }))
+        .finally(() => process.exit(130));
+    });
+  }
   try {
     for (const scenario of selected) {
       log(`${scenario.id}: ${scenario.title}`);

@@ -11,7 +11,8 @@ import { type BenchServer, passwordOf } from './dovecot.js';
 import { startLatencyProxy } from './latency-proxy.js';
 import { type Measurement, measure } from './measure.js';
 import { generateMessages } from './messages.js';
-import type { Scenario } from './scenarios.js';
+import { repsOf, type Scenario, timeoutOf } from './scenarios.js';
+import { listUidls } from './uidl-list.js';
 import { type ExpectedMessages, expectedById, sumVerdicts, type Verdict, verifyMaildir } from './verify.js';
 
 /** One measured run. */
@@ -26,8 +27,11 @@ export interface ContenderResult {
   id: ContenderId;
   label: string;
   runs: RunResult[];
-  /** S3: the full first run that filled the contender's state. */
-  prime?: RunResult & { by: ContenderId };
+  /**
+   * S3: how the contender's state was filled: a full first run (by itself or a contender with
+   * the same state file), or written from the server's UIDL list (`run` absent).
+   */
+  prime?: { by: ContenderId | 'uidl-list'; run?: RunResult };
 }
 
 /** Everything measured in one scenario. */
@@ -102,10 +106,10 @@ async function runCollectAndDelete(
     : undefined;
   const results = contenders.map((c): ContenderResult => ({ id: c.id, label: c.label, runs: [] }));
   try {
-    const rounds = Math.max(scenario.reps.fast, scenario.reps.slow);
+    const rounds = Math.max(...contenders.map((c) => repsOf(scenario, c)));
     for (let round = 0; round < rounds; round++) {
       for (const [index, contender] of contenders.entries()) {
-        if (round >= (contender.slow ? scenario.reps.slow : scenario.reps.fast)) continue;
+        if (round >= repsOf(scenario, contender)) continue;
         for (const user of users) {
           await ctx.server.empty(user);
           await ctx.server.dovecot.seed(user, seeded.get(user)?.messages ?? []);
@@ -154,9 +158,32 @@ async function runIncremental(
   const stateDirs = new Map<ContenderId, string>();
   const newMessages: Buffer[] = [];
   try {
+    let uidls: string[] | undefined;
     for (const [index, contender] of contenders.entries()) {
-      const primer = (contender.primeWith && ctx.contenders.get(contender.primeWith)) || contender;
       const dir = join(ctx.workDir, scenario.id, contender.id, 'prime');
+      const state = join(dir, 'state');
+      stateDirs.set(contender.id, state);
+      const result = results[index] as ContenderResult;
+      if (contender.writeState) {
+        await mkdir(state, { recursive: true });
+        if (contender.unprivileged && process.getuid?.() === 0) {
+          for (const path of [dir, state]) await chown(path, ctx.unprivileged.uid, ctx.unprivileged.gid);
+        }
+        uidls ??= await listUidls({
+          host: ctx.server.dovecot.host,
+          port: ctx.server.dovecot.popsPort,
+          ca: ctx.server.dovecot.caPem,
+          servername: 'localhost',
+          user,
+          password: passwordOf(user),
+        });
+        const port = ctx.server.dovecot.popsPort;
+        await contender.writeState({ stateDir: state, host: ctx.server.dovecot.host, port, user, uidls });
+        result.prime = { by: 'uidl-list' };
+        ctx.log(`${scenario.id} ${contender.id} prime: state written from ${uidls.length} UIDLs`);
+        continue;
+      }
+      const primer = (contender.primeWith && ctx.contenders.get(contender.primeWith)) || contender;
       const run = await runOnce(
         scenario,
         primer,
@@ -169,11 +196,10 @@ async function runIncremental(
           primer.delivers
             ? verifyMaildir(join(dir, 'mail', u), oldExpected, oldIds)
             : Promise.resolve(undefined),
-        // A full run of the backlog may take long; give it the slow timeout three times over.
-        scenario.timeoutMs.slow * 3,
+        // A full run over the backlog takes longer than an incremental one.
+        scenario.timeoutMs.prime,
       );
-      (results[index] as ContenderResult).prime = { ...run, by: primer.id };
-      stateDirs.set(contender.id, join(dir, 'state'));
+      result.prime = { by: primer.id, run };
       ctx.log(`${scenario.id} ${contender.id} prime (${primer.id}): ${summary(run)}`);
       await rm(join(dir, 'mail'), { recursive: true, force: true });
     }
@@ -266,11 +292,10 @@ async function runOnce(
     const { uid, gid } = ctx.unprivileged;
     for (const path of [dir, join(dir, 'mail'), state]) await chown(path, uid, gid);
   }
-  const slowness = contender.slow ? scenario.timeoutMs.slow : scenario.timeoutMs.fast;
   const measurement = await measure({
     argv: contender.argv,
     env,
-    timeoutMs: timeoutMs ?? slowness,
+    timeoutMs: timeoutMs ?? timeoutOf(scenario, contender),
     scratchDir: ctx.workDir,
     ...(contender.unprivileged ? { asUser: ctx.unprivileged } : {}),
   });

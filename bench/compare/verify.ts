@@ -151,6 +151,7 @@ export function sumVerdicts(verdicts: readonly Verdict[]): Verdict {
     total.notCollected += v.notCollected;
     total.duplicated += v.duplicated;
     for (const name of v.addedHeaders) added.add(name);
+    for (const [kind, n] of Object.entries(v.alterations)) count(total.alterations, kind, n);
     total.example ??= v.example;
   }
   total.addedHeaders = [...added].sort();

@@ -2,7 +2,12 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { classifyDifference, expectedById, verifyMaildir } from '../../../bench/compare/verify.js';
+import {
+  classifyDifference,
+  expectedById,
+  sumVerdicts,
+  verifyMaildir,
+} from '../../../bench/compare/verify.js';
 
 const msg = (id: string, body: string) =>
   Buffer.from(`Message-ID: <${id}>\r\nSubject: ${id}\r\n\r\n${body}`, 'latin1');
@@ -46,6 +51,16 @@ describe('benchmark correctness check', () => {
     const v = await verifyMaildir(maildir, expectedById([a, b, c]), new Set(['c@x']));
     expect(v).toMatchObject({ exact: 1, duplicated: 1, lost: 1, notCollected: 1, altered: 1 });
     expect(v.alterations).toEqual({ 'no seeded Message-ID': 1 });
+    const total = sumVerdicts([v, v]);
+    expect(total).toMatchObject({
+      expected: 6,
+      exact: 2,
+      duplicated: 2,
+      lost: 2,
+      notCollected: 2,
+      altered: 2,
+    });
+    expect(total.alterations).toEqual({ 'no seeded Message-ID': 2 });
   });
 
   it('names the usual ways mail gets damaged', () => {
