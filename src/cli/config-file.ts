@@ -1,0 +1,98 @@
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { multipopConfigSchema } from '../config/schemas.js';
+import { parseWith } from '../config/validate.js';
+import { MultiPopError } from '../errors/index.js';
+
+/**
+ * The CLI's configuration file (`multipop.json`): the installation (settings + users) and where
+ * the state lives. Relative paths are relative to the file.
+ *
+ * @example
+ * ```json
+ * {
+ *   "store": { "path": "./state/multipop.sqlite", "keyFile": "./state/store.key" },
+ *   "queue": { "type": "maildir", "root": "./mail" },
+ *   "settings": { "schedule": { "mode": "interval", "minutes": 5 } },
+ *   "users": [{ "id": "ann", "entries": [{ "id": "ann-gmx", "server": "pop.gmx.net:995", "username": "ann", "password": "…" }] }]
+ * }
+ * ```
+ */
+export const cliConfigSchema = z.strictObject({
+  store: z.strictObject({
+    /** The SQLite file (directory, ledger, encrypted tokens). */
+    path: z.string().min(1),
+    /** A file holding the store key (base64 of 32 bytes, or a passphrase). Else `MULTIPOP_KEY`. */
+    keyFile: z.string().min(1).optional(),
+  }),
+  queue: z.discriminatedUnion('type', [
+    z.strictObject({
+      type: z.literal('maildir'),
+      root: z.string().min(1),
+      single: z.boolean().default(false),
+    }),
+    z.strictObject({
+      type: z.enum(['lmtp', 'smtp']),
+      host: z.string().min(1),
+      port: z.int().min(1).max(65535),
+      caFile: z.string().optional(),
+    }),
+  ]),
+  /** PEM CA file to trust for remote POP3 servers (private test servers). */
+  caFile: z.string().optional(),
+  /** Seconds per network step. */
+  timeoutSeconds: z.number().positive().max(3600).optional(),
+  settings: multipopConfigSchema.shape.settings,
+  users: multipopConfigSchema.shape.users,
+});
+
+export type CliConfig = z.output<typeof cliConfigSchema>;
+
+/** Reads and validates the config file; paths come back absolute. @throws `CONFIG_INVALID` naming the field. */
+export function loadCliConfig(file: string): CliConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new MultiPopError(
+      'CONFIG_INVALID',
+      `Cannot read ${file}: ${(err as Error).message}`,
+      { field: 'file' },
+      { cause: err },
+    );
+  }
+  const config = parseWith(cliConfigSchema, raw, `configuration file ${file}`);
+  // The cross-checks of the installation (unique ids, OAuth apps configured).
+  parseWith(
+    multipopConfigSchema,
+    { settings: config.settings, users: config.users },
+    `configuration file ${file}`,
+  );
+  const base = dirname(resolve(file));
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
+  config.store.path = abs(config.store.path);
+  if (config.store.keyFile) config.store.keyFile = abs(config.store.keyFile);
+  if (config.queue.type === 'maildir') config.queue.root = abs(config.queue.root);
+  else if (config.queue.caFile) config.queue.caFile = abs(config.queue.caFile);
+  if (config.caFile) config.caFile = abs(config.caFile);
+  return config;
+}
+
+/** The store key: from `store.keyFile`, else the `MULTIPOP_KEY` environment variable. */
+export function storeKey(config: CliConfig): Buffer | string {
+  if (config.store.keyFile) {
+    const text = readFileSync(config.store.keyFile, 'utf8').trim();
+    const bytes = Buffer.from(text, 'base64');
+    return bytes.length === 32 && /^[A-Za-z0-9+/=]+$/.test(text) ? bytes : text;
+  }
+  const env = process.env['MULTIPOP_KEY'];
+  if (!env) {
+    throw new MultiPopError(
+      'CONFIG_INVALID',
+      'No store key: set store.keyFile in the config or MULTIPOP_KEY',
+      { field: 'store.keyFile' },
+    );
+  }
+  return env;
+}

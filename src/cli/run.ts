@@ -1,0 +1,109 @@
+/**
+ * The `multipop` command tree and its runner (the bin entry is `main.ts`). Exit codes: `exit-codes.ts`.
+ */
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { isMultiPopError } from '../errors/index.js';
+import { checkConfigCommand } from './commands/check-config.js';
+import { collectCommand } from './commands/collect.js';
+import { demoCommand } from './commands/demo.js';
+import { grantCommand } from './commands/grant.js';
+import { statusCommand } from './commands/status.js';
+import { ExitCode } from './exit-codes.js';
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
+  return n;
+}
+
+/** Builds the command tree; `run` receives each action's exit code. */
+export function buildProgram(run: (code: Promise<number> | number) => void): Command {
+  const out = process.stdout;
+  const program = new Command('multipop')
+    .description(
+      'Collect mail from external POP3 mailboxes into your mail server — exactly once, byte for byte.',
+    )
+    .exitOverride()
+    .showHelpAfterError();
+
+  program
+    .command('demo')
+    .description('collect a demo mailbox from an embedded POP3 server into ./demo-maildir')
+    .option('--dir <path>', 'target Maildir', 'demo-maildir')
+    .option('--messages <n>', 'number of small sample messages', positiveNumber, 40)
+    .option('--large-mb <n>', 'size of the large sample message in MB', positiveNumber, 8)
+    .action((o: { dir: string; messages: number; largeMb: number }) =>
+      run(demoCommand({ dir: o.dir, messages: o.messages, largeMb: o.largeMb, out })),
+    );
+
+  program
+    .command('collect')
+    .description('collect every enabled mailbox once (or on the schedule with --watch)')
+    .requiredOption('-c, --config <file>', 'configuration file (multipop.json)')
+    .option('--watch', 'keep running and collect on the schedule in the settings', false)
+    .option('--json', 'print the result as JSON', false)
+    .action((o: { config: string; watch: boolean; json: boolean }) => {
+      const stopSignal = new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      run(collectCommand({ ...o, out, stopSignal }));
+    });
+
+  program
+    .command('status')
+    .description('show per-mailbox last run, errors and totals (safe while a collector runs)')
+    .requiredOption('-c, --config <file>', 'configuration file')
+    .option('--json', 'print as JSON', false)
+    .action((o: { config: string; json: boolean }) => run(statusCommand({ ...o, out })));
+
+  program
+    .command('grant')
+    .description('grant OAuth permission for a mailbox entry (prints the authorization URL)')
+    .argument('<user>', 'local user id')
+    .argument('<entry>', 'mailbox entry id')
+    .requiredOption('-c, --config <file>', 'configuration file')
+    .option('--domain <domain>', 'sign-in domain whose redirect URI to use', 'localhost')
+    .option('--timeout <seconds>', 'how long to wait for the redirect', positiveNumber, 600)
+    .action((userId: string, mailboxId: string, o: { config: string; domain: string; timeout: number }) =>
+      run(
+        grantCommand({
+          config: o.config,
+          userId,
+          mailboxId,
+          domain: o.domain,
+          timeoutSeconds: o.timeout,
+          out,
+          input: process.stdin,
+        }),
+      ),
+    );
+
+  program
+    .command('check-config')
+    .description('validate a configuration file; errors name the field')
+    .requiredOption('-c, --config <file>', 'configuration file')
+    .action((o: { config: string }) => run(checkConfigCommand({ ...o, out })));
+
+  return program;
+}
+
+/** Runs the CLI with `argv` and resolves with the exit code. */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  let pending: Promise<number> | number = ExitCode.OK;
+  const program = buildProgram((code) => {
+    pending = code;
+  });
+  try {
+    await program.parseAsync(argv as string[], { from: 'user' });
+    return await pending;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
+    }
+    const code = isMultiPopError(err) ? err.code : 'INTERNAL';
+    process.stderr.write(`multipop: ${code}: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (isMultiPopError(err, 'CONFIG_INVALID')) return ExitCode.CONFIG_INVALID;
+    return isMultiPopError(err) ? ExitCode.MAILBOX_FAILED : ExitCode.INTERNAL;
+  }
+}
