@@ -133,7 +133,7 @@ export async function startCyrus(options: InteropServerOptions): Promise<Interop
         'The PASS reply carries a session id (`+OK Mailbox locked and ready SESSIONID=<…>`).',
         'UIDL is `<uidvalidity>.<uid>`; the CAPA advertises `EXPIRE NEVER` and `LOGIN-DELAY 0`.',
         'A failed login is answered only after a 3 s delay.',
-        '8-bit bytes are served unchanged only with `munge8bit: no` (the default replaces them with X).',
+        'Mail delivered through its lmtpd has 8-bit header bytes replaced by "X" unless `munge8bit: no`; POP3 itself serves what is stored.',
       ],
       dir,
       loginName: (user) => knownUser(options.users, user, 'Cyrus').name,
@@ -202,7 +202,8 @@ function imapdConf(paths: {
     // The INBOX is created at the first login: no IMAP admin tool needed.
     'autocreate_quota: 0',
     'duplicatesuppression: no',
-    // By default Cyrus replaces 8-bit header bytes with "X"; we test byte-exact transfer.
+    // By default Cyrus' lmtpd replaces 8-bit header bytes with "X" at delivery; keep any
+    // delivery path byte-exact too (seeding itself writes files and needs no lmtpd).
     'munge8bit: no',
     // Otherwise a second login within a minute is refused.
     'popminpoll: 0',
