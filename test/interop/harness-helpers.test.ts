@@ -5,7 +5,10 @@ import { checkUsers } from '../helpers/servers/users.js';
 
 describe('line ends of servers that store LF', () => {
   it('round-trips CRLF text with 8-bit bytes and dot lines', () => {
-    const message = Buffer.concat([Buffer.from('Subject: x\r\n\r\n.\r\n..a\r\n'), Buffer.from([0xe9, 0xff, 0x0d, 0x0a])]);
+    const message = Buffer.concat([
+      Buffer.from('Subject: x\r\n\r\n.\r\n..a\r\n'),
+      Buffer.from([0xe9, 0xff, 0x0d, 0x0a]),
+    ]);
     const stored = crlfToLf(message, 'test');
     expect(stored.includes(0x0d)).toBe(false);
     expect(stored.toString('latin1')).toBe('Subject: x\n\n.\n..a\n\xe9\xff\n');
