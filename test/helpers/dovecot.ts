@@ -395,8 +395,24 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ————— environment —————
 
+/**
+ * `MULTIPOP_TEST_DOVECOT` overrides the search: a path to the binary, or `none` to behave as if
+ * Dovecot were missing (to see the skip and the CI failure for yourself).
+ */
 function findDovecot(): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/sbin', '/usr/local/sbin'];
+  const override = process.env['MULTIPOP_TEST_DOVECOT'];
+  if (override === 'none') return undefined;
+  const dirs = override
+    ? []
+    : [...(process.env.PATH ?? '').split(':').filter(Boolean), '/usr/sbin', '/usr/local/sbin'];
+  if (override) {
+    try {
+      accessSync(override, constants.X_OK);
+      return override;
+    } catch {
+      return undefined;
+    }
+  }
   for (const dir of dirs) {
     const candidate = join(dir, 'dovecot');
     try {
