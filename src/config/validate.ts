@@ -33,7 +33,8 @@ export function parseWith<S extends z.ZodType>(schema: S, input: unknown, what: 
 
 /** The field an issue is about; for an unknown key that is the key itself, not its parent. */
 function issueField(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys' && issue.keys.length > 0) return formatPath([...issue.path, issue.keys[0]!]);
+  if (issue.code === 'unrecognized_keys' && issue.keys.length > 0)
+    return formatPath([...issue.path, issue.keys[0]!]);
   return formatPath(issue.path);
 }
 

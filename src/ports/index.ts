@@ -1,4 +1,16 @@
 export type { EntryLocation, MailboxDirectory, UserFlags } from './directory.js';
-export { type CollectionLedger, emptyMailboxStatus, type LedgerChange, type LedgerRecord, type MailboxStatus } from './ledger.js';
-export type { EnqueueResult, LocalQueue, MessageMetadata, MessageSource, QueuedMessage } from './local-queue.js';
+export {
+  type CollectionLedger,
+  emptyMailboxStatus,
+  type LedgerChange,
+  type LedgerRecord,
+  type MailboxStatus,
+} from './ledger.js';
+export type {
+  EnqueueResult,
+  LocalQueue,
+  MessageMetadata,
+  MessageSource,
+  QueuedMessage,
+} from './local-queue.js';
 export type { OAuthTokenSet, PendingGrant, TokenStore } from './token-store.js';

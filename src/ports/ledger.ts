@@ -59,5 +59,12 @@ export interface CollectionLedger {
 
 /** A fresh status record with zero totals. */
 export function emptyMailboxStatus(mailboxId: string): MailboxStatus {
-  return { mailboxId, consecutiveFailures: 0, needsPermission: false, totalMessages: 0, totalBytes: 0, totalSessions: 0 };
+  return {
+    mailboxId,
+    consecutiveFailures: 0,
+    needsPermission: false,
+    totalMessages: 0,
+    totalBytes: 0,
+    totalSessions: 0,
+  };
 }
