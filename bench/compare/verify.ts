@@ -216,6 +216,13 @@ function toLf(message: Buffer): Buffer {
   return Buffer.from(message.toString('latin1').replace(/\r\n/g, '\n'), 'latin1');
 }
 
+/** True when `bytes` has only dots (at least one) from the start of its line up to `end`. */
+function startsWithDots(bytes: Buffer, end: number): boolean {
+  let j = end - 1;
+  while (j >= 0 && bytes[j] === 0x2e) j--;
+  return j < end - 1 && (j < 0 || bytes[j] === 0x0a);
+}
+
 /** The original's first line without its line end (CRLF or LF): where a stored copy starts. */
 function firstLine(original: Buffer): Buffer {
   const lf = original.indexOf(0x0a);
@@ -258,7 +265,6 @@ export function classifyDifference(file: Buffer, original: Buffer): { kind: stri
     kind = 'long header line refolded';
   else if (stored[i] === 0xef && stored[i + 1] === 0xbf && stored[i + 2] === 0xbd)
     kind = '8-bit bytes replaced by U+FFFD';
-  else if (stored[i] === 0x2e && sent[i - 1] === 0x2e && (i < 2 || sent[i - 2] === 0x0a))
-    kind = 'dot-stuffing left in';
+  else if (stored[i] === 0x2e && startsWithDots(sent, i)) kind = 'dot-stuffing left in';
   return { kind, detail };
 }

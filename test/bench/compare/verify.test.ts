@@ -64,10 +64,11 @@ describe('benchmark correctness check', () => {
   });
 
   it('names the usual ways mail gets damaged', () => {
-    const sent = msg('a@x', 'x\r\n.dot\r\ncaf\xe9\r\n');
+    const sent = msg('a@x', 'x\r\n.dot\r\ncaf\xe9\r\n..\r\n');
     const kind = (stored: string) => classifyDifference(Buffer.from(stored, 'latin1'), sent).kind;
     const text = sent.toString('latin1');
     expect(kind(text.replace('\r\n.dot', '\r\n..dot'))).toBe('dot-stuffing left in');
+    expect(kind(text.replace('\r\n..\r\n', '\r\n...\r\n'))).toBe('dot-stuffing left in');
     expect(kind(text.replace('\xe9', '\xef\xbf\xbd'))).toBe('8-bit bytes replaced by U+FFFD');
     expect(kind(text.replace('Subject: a@x', 'Subject:\r\n a@x'))).toBe('long header line refolded');
     expect(kind(text.slice(0, -4))).toBe('truncated');
