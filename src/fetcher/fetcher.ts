@@ -1,28 +1,15 @@
 import type { OAuthEvent } from '../auth/oauth/events.js';
 import type { BeginGrantResult, CompleteGrantResult } from '../auth/oauth/grant-flow.js';
 import { OAuthService } from '../auth/oauth/service.js';
-import type { AuthProvider } from '../auth/provider.js';
-import type { CollectorEventName, CollectorEventSink, CollectorEvents } from '../collect/events.js';
+import type { CollectorEventName, CollectorEvents } from '../collect/events.js';
 import { runSession } from '../collect/session.js';
-import type { ConnectionTuning, SessionOptions, SessionResult } from '../collect/session-api.js';
-import {
-  type MailboxEntry,
-  type MailboxEntryInput,
-  parseServer,
-  type ServerSettings,
-  type UserSettings,
-} from '../config/index.js';
-import { isMultiPopError, MultiPopError } from '../errors/index.js';
+import type { MailboxEntryInput, ServerSettings } from '../config/index.js';
+import { MultiPopError } from '../errors/index.js';
 import { createLog, type Log, SecretRegistry } from '../log/index.js';
-import {
-  type CollectionLedger,
-  emptyMailboxStatus,
-  type MailboxDirectory,
-  type MailboxStatus,
-} from '../ports/index.js';
+import type { CollectionLedger, MailboxDirectory, MailboxStatus } from '../ports/index.js';
 import { defaultAuthSelection } from './auth-selection.js';
 import { type BackoffPolicy, defaultBackoff } from './backoff.js';
-import { MailboxLocks, remoteMailboxKey, SessionSlots } from './concurrency.js';
+import { CollectionCycle, type CollectRequest, type MailboxSummary } from './cycle.js';
 import {
   EntryOperations,
   type EntryPatch,
@@ -30,7 +17,6 @@ import {
   entryHost,
   type GrantCallback,
 } from './entry-operations.js';
-import { isDue, statusAfterFailure, statusAfterSuccess } from './mailbox-status.js';
 import {
   type FetcherOAuthService,
   isOAuthService,
@@ -42,46 +28,7 @@ import { RemoteCycleCounter, UnrefTimer, UserCheckLimiter } from './schedule.js'
 import { type FetcherStatistics, summarizeStatuses } from './statistics.js';
 import { type Listener, TypedEmitter } from './typed-emitter.js';
 
-/** Which mailboxes `collectNow` collects. Without `userId` and `mailboxId`: everyone's. */
-export interface CollectRequest {
-  /** Only this user's entries. */
-  userId?: string;
-  /** Only this entry. */
-  mailboxId?: string;
-  /** Ignore the back-off (and a server-requested pause) of failing mailboxes. @default false */
-  force?: boolean;
-}
-
-/** Why an entry was not collected in a cycle. */
-export type SkipReason =
-  /** U1 is off for the entry's user. */
-  | 'user-disabled'
-  /** M8: the entry is disabled. */
-  | 'entry-disabled'
-  /** The OAuth grant is gone; waiting for the user to grant permission again. */
-  | 'needs-permission'
-  /** Failing and not yet due again (use `force` to try anyway). */
-  | 'backoff'
-  /** The host reported the user's mailbox over quota. */
-  | 'over-quota'
-  /** stop() was called before the session began. */
-  | 'stopping';
-
-/** What happened to one mailbox entry in a `collectNow` (or scheduled) cycle. */
-export interface MailboxSummary {
-  mailboxId: string;
-  userId: string;
-  /** True only when a session ran and succeeded. */
-  ok: boolean;
-  /** The session's counts, when it succeeded. */
-  result?: SessionResult;
-  /** The typed error, when the session (or its preparation) failed. */
-  error?: MultiPopError;
-  /** Set when no session ran for the entry, and why. */
-  skipped?: SkipReason;
-  /** True when this request joined a session of the same entry that was already under way. */
-  joined?: boolean;
-}
+export type { CollectRequest, MailboxSummary, SkipReason } from './cycle.js';
 
 /** Lifecycle of the fetcher: `collectNow` works in `idle` and `started`; triggers only in `started`. */
 export type FetcherState = 'idle' | 'started' | 'stopping' | 'stopped';
@@ -112,26 +59,18 @@ export class MultiPopFetcher {
   readonly #options: MultiPopFetcherOptions;
   readonly #log: Log;
   readonly #now: () => number;
-  readonly #backoff: BackoffPolicy;
-  readonly #runSession: (options: SessionOptions) => Promise<SessionResult>;
   readonly #oauth: FetcherOAuthService | undefined;
+  // Every password and token the fetcher's sessions use is registered here, so every log line
+  // of the library (the fetcher's, the sessions', the OAuth service's) scrubs it.
   readonly #secrets = new SecretRegistry();
-  readonly #defaultAuth: (entry: MailboxEntry) => AuthProvider;
   readonly #events: TypedEmitter<CollectorEvents>;
-  readonly #emit: CollectorEventSink;
-  readonly #slots: SessionSlots;
-  // One session per remote maildrop; a second request for the same entry joins it.
-  readonly #locks = new MailboxLocks<MailboxSummary>();
+  readonly #cycle: CollectionCycle;
+  readonly #entries: EntryOperations;
   readonly #timer = new UnrefTimer();
   readonly #remoteCycles = new RemoteCycleCounter();
   readonly #userChecks = new UserCheckLimiter();
-  // mailboxId → the tail of its status updates: read-modify-write of a status never interleaves.
-  readonly #statusChains = new Map<string, Promise<unknown>>();
-  // mailboxId → the LOGIN-DELAY (s) its server advertised in the last session, when known.
-  readonly #loginDelays = new Map<string, number>();
-  // Cycles and trigger calls under way; stop() waits for all of them.
+  // Cycles, trigger calls and OAuth event handling under way; stop() waits for all of them.
   readonly #inFlight = new Set<Promise<unknown>>();
-  readonly #entries: EntryOperations;
   #state: FetcherState = 'idle';
   // Aborted by stop(): waiting sessions do not start, running ones stop after the message in flight.
   #controller = new AbortController();
@@ -146,29 +85,39 @@ export class MultiPopFetcher {
     this.#ledger = o.ledger;
     this.#log = createLog(o.logger, { component: 'multipop-fetcher' }, this.#secrets);
     this.#now = o.now ?? Date.now;
-    this.#backoff = { ...defaultBackoff, ...stripUndefined(o.backoff ?? {}) };
-    if (this.#backoff.baseMs > this.#backoff.maxMs) this.#backoff.maxMs = this.#backoff.baseMs;
-    this.#runSession = o.runSession ?? runSession;
+    const backoff: BackoffPolicy = { ...defaultBackoff, ...stripUndefined(o.backoff ?? {}) };
+    if (backoff.baseMs > backoff.maxMs) backoff.maxMs = backoff.baseMs;
     this.#oauth =
       o.oauth === undefined ? undefined : isOAuthService(o.oauth) ? o.oauth : this.#buildOAuth(o.oauth);
-    this.#defaultAuth = defaultAuthSelection(this.#oauth, this.#secrets);
-    this.#slots = new SessionSlots({
-      global: o.concurrency?.global ?? 8,
-      perHost: o.concurrency?.perHost ?? 2,
-    });
+    const defaultAuth = defaultAuthSelection(this.#oauth, this.#secrets);
     this.#events = new TypedEmitter<CollectorEvents>((error, name) => {
       this.#log.error({ err: error, event: name }, 'an event listener threw; collection continues');
     });
-    this.#emit = (name, payload) => this.#events.emit(name, payload);
+    this.#cycle = new CollectionCycle({
+      directory: o.directory,
+      ledger: o.ledger,
+      queue: o.queue,
+      log: this.#log,
+      now: this.#now,
+      backoff,
+      concurrency: { global: o.concurrency?.global ?? 8, perHost: o.concurrency?.perHost ?? 2 },
+      runSession: o.runSession ?? runSession,
+      emit: (name, payload) => this.#events.emit(name, payload),
+      authFor: o.authFor ?? ((_userId, entry) => defaultAuth(entry)),
+      connection: o.connection,
+      isOverQuota: o.isOverQuota,
+      overQuotaAction: o.overQuotaAction,
+      signal: () => this.#controller.signal,
+    });
     this.#entries = new EntryOperations({
       directory: this.#directory,
       ledger: this.#ledger,
       tokens: o.tokens,
       oauth: this.#oauth,
       log: this.#log,
-      updateStatus: (mailboxId, update) => this.#updateStatus(mailboxId, update),
-      waitForSession: (mailboxId) => this.#locks.taskOf(mailboxId),
-      forget: (mailboxId) => this.#loginDelays.delete(mailboxId),
+      updateStatus: (mailboxId, update) => this.#cycle.updateStatus(mailboxId, update),
+      waitForSession: (mailboxId) => this.#cycle.taskOf(mailboxId),
+      forget: (mailboxId) => this.#cycle.forget(mailboxId),
     });
   }
 
@@ -274,16 +223,15 @@ export class MultiPopFetcher {
    * ```
    */
   async stop(options: { signal?: AbortSignal } = {}): Promise<void> {
-    if (this.#state === 'stopped' && this.#inFlight.size === 0 && this.#locks.all().length === 0) return;
+    if (this.#state === 'stopped' && this.#inFlight.size === 0 && this.#cycle.pending().length === 0) return;
     this.#state = 'stopping';
     this.#timer.disarm();
     this.#controller.abort(new MultiPopError('ABORTED', 'The fetcher is stopping'));
     const everything = async () => {
-      // Loop: a cycle under way may still hand new tasks to the locks while we wait.
-      while (this.#inFlight.size > 0 || this.#locks.all().length > 0) {
-        await Promise.allSettled([...this.#inFlight, ...this.#locks.all()]);
+      // Loop: a cycle under way may still start tasks or status updates while we wait.
+      while (this.#inFlight.size > 0 || this.#cycle.pending().length > 0) {
+        await Promise.allSettled([...this.#inFlight, ...this.#cycle.pending()]);
       }
-      await Promise.allSettled([...this.#statusChains.values()]);
     };
     try {
       await raceAbort(everything(), options.signal);
@@ -310,7 +258,7 @@ export class MultiPopFetcher {
       const settings = await this.#directory.getSettings();
       if (this.#state !== 'started' || settings.schedule.mode !== 'remote-cycle') return [];
       if (!this.#remoteCycles.tick(settings.schedule.everyNth)) return [];
-      return this.#collect({}, settings);
+      return this.#cycle.collect({}, settings);
     });
   }
 
@@ -334,7 +282,7 @@ export class MultiPopFetcher {
       const schedule = settings.schedule;
       if (this.#state !== 'started' || schedule.mode !== 'on-user-check') return [];
       if (!this.#userChecks.tryAcquire(userId, this.#now(), schedule)) return [];
-      return this.#collect({ userId }, settings);
+      return this.#cycle.collect({ userId }, settings);
     });
   }
 
@@ -356,7 +304,7 @@ export class MultiPopFetcher {
     if (this.#state === 'stopping' || this.#state === 'stopped') {
       return Promise.reject(new MultiPopError('ABORTED', 'The fetcher is stopped; call start() first'));
     }
-    return this.#track(this.#collect(request));
+    return this.#track(this.#cycle.collect(request));
   }
 
   // ————— statistics —————
@@ -522,7 +470,7 @@ export class MultiPopFetcher {
           );
         const location = await this.#directory.getEntry(event.mailboxId);
         const host = location ? entryHost(location.entry) : '';
-        await this.#markNeedsPermission(event.userId, event.mailboxId, host, error);
+        await this.#cycle.markNeedsPermission(event.userId, event.mailboxId, host, error);
       })().catch((err) =>
         this.#log.error({ err, mailboxId: event.mailboxId }, 'could not record an OAuth event'),
       ),
@@ -563,7 +511,7 @@ export class MultiPopFetcher {
       const schedule = settings.schedule;
       if (schedule.mode !== 'interval') return [];
       this.#timer.arm(schedule.minutes * 60_000, () => this.#tick(schedule.minutes));
-      return this.#collect({}, settings);
+      return this.#cycle.collect({}, settings);
     });
   }
 
@@ -582,159 +530,6 @@ export class MultiPopFetcher {
     const done = () => this.#inFlight.delete(promise);
     promise.then(done, done);
     return promise;
-  }
-
-  async #collect(request: CollectRequest, knownSettings?: ServerSettings): Promise<MailboxSummary[]> {
-    const settings = knownSettings ?? (await this.#directory.getSettings());
-    if (!settings.enabled) return [];
-    const users = await this.#selectUsers(request);
-    const perUser = users.map((user) => this.#collectUser(user, settings, request.force === true));
-    return (await Promise.all(perUser)).flat();
-  }
-
-  async #selectUsers(request: CollectRequest): Promise<UserSettings[]> {
-    if (request.mailboxId !== undefined) {
-      const location = await this.#directory.getEntry(request.mailboxId);
-      if (!location || (request.userId !== undefined && location.userId !== request.userId)) {
-        throw new MultiPopError('NOT_FOUND', 'No such mailbox entry', { mailboxId: request.mailboxId });
-      }
-      const user = await this.#directory.getUser(location.userId);
-      if (!user)
-        throw new MultiPopError('NOT_FOUND', 'The entry has no user', { mailboxId: request.mailboxId });
-      return [{ ...user, entries: user.entries.filter((e) => e.id === request.mailboxId) }];
-    }
-    if (request.userId !== undefined) {
-      const user = await this.#directory.getUser(request.userId);
-      if (!user) throw new MultiPopError('NOT_FOUND', 'No such user', { userId: request.userId });
-      return [user];
-    }
-    return this.#directory.listUsers();
-  }
-
-  async #collectUser(
-    user: UserSettings,
-    settings: ServerSettings,
-    force: boolean,
-  ): Promise<MailboxSummary[]> {
-    const skip = (entry: MailboxEntry, skipped: SkipReason): MailboxSummary => ({
-      mailboxId: entry.id,
-      userId: user.id,
-      ok: false,
-      skipped,
-    });
-    if (!user.enabled) return user.entries.map((e) => skip(e, 'user-disabled'));
-    const enabled = user.entries.filter((e) => e.enabled);
-    const disabled = user.entries.filter((e) => !e.enabled).map((e) => skip(e, 'entry-disabled'));
-    if (enabled.length === 0) return disabled;
-
-    let overQuota: boolean;
-    try {
-      overQuota = (await this.#options.isOverQuota?.(user.id)) === true;
-    } catch (err) {
-      // Unknown quota: collecting could overfill the mailbox; leaving the mail on the remote
-      // server loses nothing, so skip this cycle and report why.
-      const error = asMultiPopError(err, 'STORE_ERROR', 'The quota check failed');
-      this.#log.warn({ err: error, userId: user.id }, 'quota check failed; skipping the user this cycle');
-      return [...disabled, ...enabled.map((e) => ({ mailboxId: e.id, userId: user.id, ok: false, error }))];
-    }
-    if (overQuota) return [...disabled, ...(await this.#overQuota(user, enabled))];
-
-    const runs = enabled.map((entry) => this.#collectEntry(user.id, entry, settings, force));
-    return [...disabled, ...(await Promise.all(runs))];
-  }
-
-  async #overQuota(user: UserSettings, entries: MailboxEntry[]): Promise<MailboxSummary[]> {
-    const disabledEntries: string[] = [];
-    if (this.#options.overQuotaAction === 'disable-entries') {
-      for (const entry of entries) {
-        try {
-          await this.#directory.putEntry(user.id, { ...entry, enabled: false });
-          disabledEntries.push(entry.id);
-        } catch (err) {
-          this.#log.error(
-            { err, userId: user.id, mailboxId: entry.id },
-            'could not disable an entry of a user over quota',
-          );
-        }
-      }
-    }
-    this.#log.info({ userId: user.id, disabledEntries }, 'user over quota; collection skipped');
-    this.#emit('user:over-quota', { userId: user.id, disabledEntries });
-    return entries.map((e) => ({
-      mailboxId: e.id,
-      userId: user.id,
-      ok: false,
-      skipped: 'over-quota' as const,
-    }));
-  }
-
-  async #collectEntry(
-    userId: string,
-    entry: MailboxEntry,
-    settings: ServerSettings,
-    force: boolean,
-  ): Promise<MailboxSummary> {
-    let key: string;
-    let host: string;
-    try {
-      const address = parseServer(entry.server, entry.tls);
-      host = address.host;
-      key = remoteMailboxKey(address, entry.username);
-      const status = await this.#ledger.loadStatus(entry.id);
-      if (status?.needsPermission)
-        return { mailboxId: entry.id, userId, ok: false, skipped: 'needs-permission' };
-      if (!force && !isDue(status, this.#now()))
-        return { mailboxId: entry.id, userId, ok: false, skipped: 'backoff' };
-    } catch (err) {
-      const error = asMultiPopError(err, 'STORE_ERROR', 'Could not prepare the session', entry.id);
-      return { mailboxId: entry.id, userId, ok: false, error };
-    }
-    const { promise, joined } = this.#locks.run(key, entry.id, () =>
-      this.#slots.run(host, () => this.#runOne(userId, entry, settings, host)),
-    );
-    const summary = await promise;
-    return joined ? { ...summary, joined: true } : summary;
-  }
-
-  // One session of one mailbox, with its status bookkeeping and events. Never rejects.
-  async #runOne(
-    userId: string,
-    entry: MailboxEntry,
-    settings: ServerSettings,
-    host: string,
-  ): Promise<MailboxSummary> {
-    const signal = this.#controller.signal;
-    if (signal.aborted) return { mailboxId: entry.id, userId, ok: false, skipped: 'stopping' };
-    const log = this.#log.child({ userId, mailboxId: entry.id });
-    const startedAt = this.#now();
-    try {
-      const auth = this.#authFor(userId, entry);
-      const result = await this.#runSession({
-        userId,
-        entry,
-        settings,
-        queue: this.#options.queue,
-        ledger: this.#ledger,
-        auth,
-        emit: this.#emit,
-        log,
-        now: this.#now,
-        signal,
-        ...this.#connectionFor(entry),
-      });
-      await this.#recordSuccess(userId, entry, host, result, startedAt, settings, log);
-      return { mailboxId: entry.id, userId, ok: true, result };
-    } catch (err) {
-      const error = asMultiPopError(err, 'STORE_ERROR', 'Collection failed', entry.id);
-      await this.#recordFailure(userId, entry, host, error, startedAt, log);
-      if (error.code === 'ABORTED')
-        return { mailboxId: entry.id, userId, ok: false, error, skipped: 'stopping' };
-      return { mailboxId: entry.id, userId, ok: false, error };
-    }
-  }
-
-  #authFor(userId: string, entry: MailboxEntry): AuthProvider {
-    return this.#options.authFor ? this.#options.authFor(userId, entry) : this.#defaultAuth(entry);
   }
 
   // The fetcher's own OAuth service: over its token store and directory, sharing its clock,
@@ -759,137 +554,6 @@ export class MultiPopFetcher {
       },
     });
   }
-
-  #connectionFor(entry: MailboxEntry): { connection?: ConnectionTuning } {
-    const tuning = this.#options.connection;
-    if (tuning === undefined) return {};
-    return { connection: typeof tuning === 'function' ? tuning(entry) : tuning };
-  }
-
-  async #recordSuccess(
-    userId: string,
-    entry: MailboxEntry,
-    host: string,
-    result: SessionResult & { loginDelaySeconds?: number },
-    startedAt: number,
-    settings: ServerSettings,
-    log: Log,
-  ): Promise<void> {
-    if (result.loginDelaySeconds !== undefined) this.#loginDelays.set(entry.id, result.loginDelaySeconds);
-    let afterFailures = 0;
-    await this.#updateStatus(entry.id, (previous) => {
-      afterFailures = previous.consecutiveFailures;
-      return statusAfterSuccess(previous, result, { startedAt, endedAt: this.#now() });
-    });
-    if (settings.logActivity) {
-      log.info(
-        {
-          collected: result.collected,
-          bytes: result.bytes,
-          skipped: result.skipped,
-          deleted: result.deleted,
-          onServer: result.onServer,
-        },
-        'mailbox collected',
-      );
-    }
-    if (afterFailures > 0)
-      this.#emit('mailbox:recovered', { userId, mailboxId: entry.id, host, afterFailures });
-  }
-
-  async #recordFailure(
-    userId: string,
-    entry: MailboxEntry,
-    host: string,
-    error: MultiPopError,
-    startedAt: number,
-    log: Log,
-  ) {
-    if (error.code === 'OAUTH_NEEDS_PERMISSION') {
-      await this.#markNeedsPermission(userId, entry.id, host, error, startedAt);
-      return;
-    }
-    let failures = 0;
-    let aborted = false;
-    await this.#updateStatus(entry.id, (previous) => {
-      const { status, kind } = statusAfterFailure(
-        previous,
-        error,
-        { startedAt, endedAt: this.#now() },
-        this.#backoff,
-        this.#loginDelays.get(entry.id),
-      );
-      failures = status.consecutiveFailures;
-      aborted = kind === 'aborted';
-      return aborted ? undefined : status;
-    });
-    if (aborted) {
-      log.info({ code: error.code }, 'session stopped before it began');
-      return;
-    }
-    log.warn({ err: error, consecutiveFailures: failures }, 'mailbox collection failed');
-    this.#emit('mailbox:error', { userId, mailboxId: entry.id, host, error, consecutiveFailures: failures });
-  }
-
-  // Sets needsPermission; emits `mailbox:needs-permission` only on the change (the OAuth
-  // service and the failed session may both report the same loss).
-  async #markNeedsPermission(
-    userId: string,
-    mailboxId: string,
-    host: string,
-    error: MultiPopError,
-    startedAt?: number,
-  ) {
-    let changed = false;
-    await this.#updateStatus(mailboxId, (previous) => {
-      changed = !previous.needsPermission;
-      if (startedAt === undefined) {
-        const next: MailboxStatus = { ...previous, needsPermission: true };
-        delete next.nextAttemptAt;
-        return next;
-      }
-      return statusAfterFailure(previous, error, { startedAt, endedAt: this.#now() }, this.#backoff).status;
-    });
-    if (changed) this.#emit('mailbox:needs-permission', { userId, mailboxId, host, error });
-  }
-
-  /**
-   * Read-modify-write of one mailbox's status, serialised per mailbox. `update` returns the
-   * new status, or undefined to leave it. A store failure is logged, never thrown: the
-   * session's outcome is already decided and reported.
-   */
-  #updateStatus(
-    mailboxId: string,
-    update: (previous: MailboxStatus) => MailboxStatus | undefined,
-  ): Promise<void> {
-    const previous = this.#statusChains.get(mailboxId) ?? Promise.resolve();
-    const next = previous
-      .then(async () => {
-        const current = (await this.#ledger.loadStatus(mailboxId)) ?? emptyMailboxStatus(mailboxId);
-        const updated = update(current);
-        if (updated) await this.#ledger.saveStatus(updated);
-      })
-      .catch((err) => this.#log.error({ err, mailboxId }, 'could not persist the mailbox status'));
-    this.#statusChains.set(mailboxId, next);
-    const release = () => {
-      if (this.#statusChains.get(mailboxId) === next) this.#statusChains.delete(mailboxId);
-    };
-    next.then(release, release);
-    return next;
-  }
-}
-
-function asMultiPopError(
-  err: unknown,
-  code: 'STORE_ERROR',
-  message: string,
-  mailboxId?: string,
-): MultiPopError {
-  if (isMultiPopError(err)) return err;
-  const detail = err instanceof Error ? err.message : String(err);
-  return new MultiPopError(code, `${message}: ${detail}`, mailboxId === undefined ? {} : { mailboxId }, {
-    cause: err,
-  });
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

@@ -1,0 +1,409 @@
+import type { AuthProvider } from '../auth/provider.js';
+import type { CollectorEventSink } from '../collect/events.js';
+import type { ConnectionTuning, SessionOptions, SessionResult } from '../collect/session-api.js';
+import { type MailboxEntry, parseServer, type ServerSettings, type UserSettings } from '../config/index.js';
+import { isMultiPopError, MultiPopError } from '../errors/index.js';
+import type { Log } from '../log/index.js';
+import {
+  type CollectionLedger,
+  emptyMailboxStatus,
+  type LocalQueue,
+  type MailboxDirectory,
+  type MailboxStatus,
+} from '../ports/index.js';
+import type { BackoffPolicy } from './backoff.js';
+import { MailboxLocks, remoteMailboxKey, SessionSlots } from './concurrency.js';
+import { isDue, statusAfterFailure, statusAfterSuccess } from './mailbox-status.js';
+import type { MultiPopFetcherOptions } from './options.js';
+
+/** Which mailboxes `collectNow` collects. Without `userId` and `mailboxId`: everyone's. */
+export interface CollectRequest {
+  /** Only this user's entries. */
+  userId?: string;
+  /** Only this entry. */
+  mailboxId?: string;
+  /** Ignore the back-off (and a server-requested pause) of failing mailboxes. @default false */
+  force?: boolean;
+}
+
+/** Why an entry was not collected in a cycle. */
+export type SkipReason =
+  /** U1 is off for the entry's user. */
+  | 'user-disabled'
+  /** M8: the entry is disabled. */
+  | 'entry-disabled'
+  /** The OAuth grant is gone; waiting for the user to grant permission again. */
+  | 'needs-permission'
+  /** Failing and not yet due again (use `force` to try anyway). */
+  | 'backoff'
+  /** The host reported the user's mailbox over quota. */
+  | 'over-quota'
+  /** stop() was called before the session began. */
+  | 'stopping';
+
+/** What happened to one mailbox entry in a `collectNow` (or scheduled) cycle. */
+export interface MailboxSummary {
+  mailboxId: string;
+  userId: string;
+  /** True only when a session ran and succeeded. */
+  ok: boolean;
+  /** The session's counts, when it succeeded. */
+  result?: SessionResult;
+  /** The typed error, when the session (or its preparation) failed. */
+  error?: MultiPopError;
+  /** Set when no session ran for the entry, and why. */
+  skipped?: SkipReason;
+  /** True when this request joined a session of the same entry that was already under way. */
+  joined?: boolean;
+}
+
+/** What a {@link CollectionCycle} needs from the fetcher. */
+export interface CycleDeps {
+  directory: MailboxDirectory;
+  ledger: CollectionLedger;
+  queue: LocalQueue;
+  log: Log;
+  now: () => number;
+  backoff: BackoffPolicy;
+  concurrency: { global: number; perHost: number };
+  runSession: (options: SessionOptions) => Promise<SessionResult>;
+  emit: CollectorEventSink;
+  authFor: (userId: string, entry: MailboxEntry) => AuthProvider;
+  connection: MultiPopFetcherOptions['connection'];
+  isOverQuota: MultiPopFetcherOptions['isOverQuota'];
+  overQuotaAction: MultiPopFetcherOptions['overQuotaAction'];
+  /** The fetcher's current stop signal (a new one after each restart). */
+  signal: () => AbortSignal;
+}
+
+/**
+ * One collection pass and its bookkeeping, for `MultiPopFetcher`: selects the entries, applies
+ * the switches (U1, M8, needs-permission, back-off, quota), runs the sessions under the
+ * concurrency limits, and records each mailbox's status and events. Every mailbox is isolated:
+ * `collect` rejects only for an unknown user or entry, never for a failing mailbox.
+ *
+ * @example
+ * ```ts
+ * const cycle = new CollectionCycle(deps);
+ * const summaries = await cycle.collect({ userId: 'ann@example.com' });
+ * ```
+ */
+export class CollectionCycle {
+  readonly #d: CycleDeps;
+  readonly #slots: SessionSlots;
+  // One session per remote maildrop; a second request for the same entry joins it.
+  readonly #locks = new MailboxLocks<MailboxSummary>();
+  // mailboxId → the tail of its status updates: read-modify-write of a status never interleaves.
+  readonly #statusChains = new Map<string, Promise<unknown>>();
+  // mailboxId → the LOGIN-DELAY (s) its server advertised in the last session, when known.
+  readonly #loginDelays = new Map<string, number>();
+
+  constructor(deps: CycleDeps) {
+    this.#d = deps;
+    this.#slots = new SessionSlots(deps.concurrency);
+  }
+
+  /** The task of an entry waiting or running now, if any. */
+  taskOf(mailboxId: string): Promise<MailboxSummary> | undefined {
+    return this.#locks.taskOf(mailboxId);
+  }
+
+  /** Every session task and status update under way (stop() waits for them). */
+  pending(): Promise<unknown>[] {
+    return [...this.#locks.all(), ...this.#statusChains.values()];
+  }
+
+  /** Drops what is remembered in memory about an entry (when it is removed). */
+  forget(mailboxId: string): void {
+    this.#loginDelays.delete(mailboxId);
+  }
+
+  /** Collects the entries `request` selects; resolves with a summary per entry. */
+  async collect(request: CollectRequest, knownSettings?: ServerSettings): Promise<MailboxSummary[]> {
+    const settings = knownSettings ?? (await this.#d.directory.getSettings());
+    if (!settings.enabled) return [];
+    const users = await this.#selectUsers(request);
+    const perUser = users.map((user) => this.#collectUser(user, settings, request.force === true));
+    return (await Promise.all(perUser)).flat();
+  }
+
+  async #selectUsers(request: CollectRequest): Promise<UserSettings[]> {
+    if (request.mailboxId !== undefined) {
+      const location = await this.#d.directory.getEntry(request.mailboxId);
+      if (!location || (request.userId !== undefined && location.userId !== request.userId)) {
+        throw new MultiPopError('NOT_FOUND', 'No such mailbox entry', { mailboxId: request.mailboxId });
+      }
+      const user = await this.#d.directory.getUser(location.userId);
+      if (!user)
+        throw new MultiPopError('NOT_FOUND', 'The entry has no user', { mailboxId: request.mailboxId });
+      return [{ ...user, entries: user.entries.filter((e) => e.id === request.mailboxId) }];
+    }
+    if (request.userId !== undefined) {
+      const user = await this.#d.directory.getUser(request.userId);
+      if (!user) throw new MultiPopError('NOT_FOUND', 'No such user', { userId: request.userId });
+      return [user];
+    }
+    return this.#d.directory.listUsers();
+  }
+
+  async #collectUser(
+    user: UserSettings,
+    settings: ServerSettings,
+    force: boolean,
+  ): Promise<MailboxSummary[]> {
+    const skip = (entry: MailboxEntry, skipped: SkipReason): MailboxSummary => ({
+      mailboxId: entry.id,
+      userId: user.id,
+      ok: false,
+      skipped,
+    });
+    if (!user.enabled) return user.entries.map((e) => skip(e, 'user-disabled'));
+    const enabled = user.entries.filter((e) => e.enabled);
+    const disabled = user.entries.filter((e) => !e.enabled).map((e) => skip(e, 'entry-disabled'));
+    if (enabled.length === 0) return disabled;
+
+    let overQuota: boolean;
+    try {
+      overQuota = (await this.#d.isOverQuota?.(user.id)) === true;
+    } catch (err) {
+      // Unknown quota: collecting could overfill the mailbox; leaving the mail on the remote
+      // server loses nothing, so skip this cycle and report why.
+      const error = asMultiPopError(err, 'STORE_ERROR', 'The quota check failed');
+      this.#d.log.warn({ err: error, userId: user.id }, 'quota check failed; skipping the user this cycle');
+      return [...disabled, ...enabled.map((e) => ({ mailboxId: e.id, userId: user.id, ok: false, error }))];
+    }
+    if (overQuota) return [...disabled, ...(await this.#overQuota(user, enabled))];
+
+    const runs = enabled.map((entry) => this.#collectEntry(user.id, entry, settings, force));
+    return [...disabled, ...(await Promise.all(runs))];
+  }
+
+  async #overQuota(user: UserSettings, entries: MailboxEntry[]): Promise<MailboxSummary[]> {
+    const disabledEntries: string[] = [];
+    if (this.#d.overQuotaAction === 'disable-entries') {
+      for (const entry of entries) {
+        try {
+          await this.#d.directory.putEntry(user.id, { ...entry, enabled: false });
+          disabledEntries.push(entry.id);
+        } catch (err) {
+          this.#d.log.error(
+            { err, userId: user.id, mailboxId: entry.id },
+            'could not disable an entry of a user over quota',
+          );
+        }
+      }
+    }
+    this.#d.log.info({ userId: user.id, disabledEntries }, 'user over quota; collection skipped');
+    this.#d.emit('user:over-quota', { userId: user.id, disabledEntries });
+    return entries.map((e) => ({
+      mailboxId: e.id,
+      userId: user.id,
+      ok: false,
+      skipped: 'over-quota' as const,
+    }));
+  }
+
+  async #collectEntry(
+    userId: string,
+    entry: MailboxEntry,
+    settings: ServerSettings,
+    force: boolean,
+  ): Promise<MailboxSummary> {
+    let key: string;
+    let host: string;
+    try {
+      const address = parseServer(entry.server, entry.tls);
+      host = address.host;
+      key = remoteMailboxKey(address, entry.username);
+      const status = await this.#d.ledger.loadStatus(entry.id);
+      if (status?.needsPermission)
+        return { mailboxId: entry.id, userId, ok: false, skipped: 'needs-permission' };
+      if (!force && !isDue(status, this.#d.now()))
+        return { mailboxId: entry.id, userId, ok: false, skipped: 'backoff' };
+    } catch (err) {
+      const error = asMultiPopError(err, 'STORE_ERROR', 'Could not prepare the session', entry.id);
+      return { mailboxId: entry.id, userId, ok: false, error };
+    }
+    const { promise, joined } = this.#locks.run(key, entry.id, () =>
+      this.#slots.run(host, () => this.#runOne(userId, entry, settings, host)),
+    );
+    const summary = await promise;
+    return joined ? { ...summary, joined: true } : summary;
+  }
+
+  // One session of one mailbox, with its status bookkeeping and events. Never rejects.
+  async #runOne(
+    userId: string,
+    entry: MailboxEntry,
+    settings: ServerSettings,
+    host: string,
+  ): Promise<MailboxSummary> {
+    const signal = this.#d.signal();
+    if (signal.aborted) return { mailboxId: entry.id, userId, ok: false, skipped: 'stopping' };
+    const log = this.#d.log.child({ userId, mailboxId: entry.id });
+    const startedAt = this.#d.now();
+    try {
+      const auth = this.#d.authFor(userId, entry);
+      const result = await this.#d.runSession({
+        userId,
+        entry,
+        settings,
+        queue: this.#d.queue,
+        ledger: this.#d.ledger,
+        auth,
+        emit: this.#d.emit,
+        log,
+        now: this.#d.now,
+        signal,
+        ...this.#connectionFor(entry),
+      });
+      await this.#recordSuccess(userId, entry, host, result, startedAt, settings, log);
+      return { mailboxId: entry.id, userId, ok: true, result };
+    } catch (err) {
+      const error = asMultiPopError(err, 'STORE_ERROR', 'Collection failed', entry.id);
+      await this.#recordFailure(userId, entry, host, error, startedAt, log);
+      if (error.code === 'ABORTED')
+        return { mailboxId: entry.id, userId, ok: false, error, skipped: 'stopping' };
+      return { mailboxId: entry.id, userId, ok: false, error };
+    }
+  }
+
+  #connectionFor(entry: MailboxEntry): { connection?: ConnectionTuning } {
+    const tuning = this.#d.connection;
+    if (tuning === undefined) return {};
+    return { connection: typeof tuning === 'function' ? tuning(entry) : tuning };
+  }
+
+  async #recordSuccess(
+    userId: string,
+    entry: MailboxEntry,
+    host: string,
+    result: SessionResult & { loginDelaySeconds?: number },
+    startedAt: number,
+    settings: ServerSettings,
+    log: Log,
+  ): Promise<void> {
+    if (result.loginDelaySeconds !== undefined) this.#loginDelays.set(entry.id, result.loginDelaySeconds);
+    let afterFailures = 0;
+    await this.updateStatus(entry.id, (previous) => {
+      afterFailures = previous.consecutiveFailures;
+      return statusAfterSuccess(previous, result, { startedAt, endedAt: this.#d.now() });
+    });
+    if (settings.logActivity) {
+      log.info(
+        {
+          collected: result.collected,
+          bytes: result.bytes,
+          skipped: result.skipped,
+          deleted: result.deleted,
+          onServer: result.onServer,
+        },
+        'mailbox collected',
+      );
+    }
+    if (afterFailures > 0)
+      this.#d.emit('mailbox:recovered', { userId, mailboxId: entry.id, host, afterFailures });
+  }
+
+  async #recordFailure(
+    userId: string,
+    entry: MailboxEntry,
+    host: string,
+    error: MultiPopError,
+    startedAt: number,
+    log: Log,
+  ) {
+    if (error.code === 'OAUTH_NEEDS_PERMISSION') {
+      await this.markNeedsPermission(userId, entry.id, host, error, startedAt);
+      return;
+    }
+    let failures = 0;
+    let aborted = false;
+    await this.updateStatus(entry.id, (previous) => {
+      const { status, kind } = statusAfterFailure(
+        previous,
+        error,
+        { startedAt, endedAt: this.#d.now() },
+        this.#d.backoff,
+        this.#loginDelays.get(entry.id),
+      );
+      failures = status.consecutiveFailures;
+      aborted = kind === 'aborted';
+      return aborted ? undefined : status;
+    });
+    if (aborted) {
+      log.info({ code: error.code }, 'session stopped before it began');
+      return;
+    }
+    log.warn({ err: error, consecutiveFailures: failures }, 'mailbox collection failed');
+    this.#d.emit('mailbox:error', {
+      userId,
+      mailboxId: entry.id,
+      host,
+      error,
+      consecutiveFailures: failures,
+    });
+  }
+
+  /** Sets needsPermission; emits `mailbox:needs-permission` only on the change (the OAuth
+  // service and the failed session may both report the same loss). */
+  async markNeedsPermission(
+    userId: string,
+    mailboxId: string,
+    host: string,
+    error: MultiPopError,
+    startedAt?: number,
+  ) {
+    let changed = false;
+    await this.updateStatus(mailboxId, (previous) => {
+      changed = !previous.needsPermission;
+      if (startedAt === undefined) {
+        const next: MailboxStatus = { ...previous, needsPermission: true };
+        delete next.nextAttemptAt;
+        return next;
+      }
+      return statusAfterFailure(previous, error, { startedAt, endedAt: this.#d.now() }, this.#d.backoff)
+        .status;
+    });
+    if (changed) this.#d.emit('mailbox:needs-permission', { userId, mailboxId, host, error });
+  }
+
+  /**
+   * Read-modify-write of one mailbox's status, serialised per mailbox. `update` returns the
+   * new status, or undefined to leave it. A store failure is logged, never thrown: the
+   * session's outcome is already decided and reported.
+   */
+  updateStatus(
+    mailboxId: string,
+    update: (previous: MailboxStatus) => MailboxStatus | undefined,
+  ): Promise<void> {
+    const previous = this.#statusChains.get(mailboxId) ?? Promise.resolve();
+    const next = previous
+      .then(async () => {
+        const current = (await this.#d.ledger.loadStatus(mailboxId)) ?? emptyMailboxStatus(mailboxId);
+        const updated = update(current);
+        if (updated) await this.#d.ledger.saveStatus(updated);
+      })
+      .catch((err) => this.#d.log.error({ err, mailboxId }, 'could not persist the mailbox status'));
+    this.#statusChains.set(mailboxId, next);
+    const release = () => {
+      if (this.#statusChains.get(mailboxId) === next) this.#statusChains.delete(mailboxId);
+    };
+    next.then(release, release);
+    return next;
+  }
+}
+
+/** `err` as a MultiPopError: itself, or wrapped with `code` and the original as `cause`. */
+export function asMultiPopError(
+  err: unknown,
+  code: 'STORE_ERROR',
+  message: string,
+  mailboxId?: string,
+): MultiPopError {
+  if (isMultiPopError(err)) return err;
+  const detail = err instanceof Error ? err.message : String(err);
+  return new MultiPopError(code, `${message}: ${detail}`, mailboxId === undefined ? {} : { mailboxId }, {
+    cause: err,
+  });
+}
