@@ -26,7 +26,15 @@ import { deliverToMaildir, makeMaildir, readMaildir } from '../maildir.js';
 import { localhostCertificate } from '../self-signed-cert.js';
 import { crlfToLf, lfToCrlf } from './line-endings.js';
 import { packageVersion, serverPrograms, unavailableReason } from './paths.js';
-import { runCommand, sleep, spawnServer, stopServer, systemAccount, tailFile } from './process.js';
+import {
+  retryOnPortClash,
+  runCommand,
+  sleep,
+  spawnServer,
+  stopServer,
+  systemAccount,
+  tailFile,
+} from './process.js';
 import type { InteropServer, InteropServerOptions } from './types.js';
 import { checkUsers, knownUser } from './users.js';
 
@@ -42,7 +50,11 @@ const SYSTEM_AUTHDAEMON_DIR = '/run/courier/authdaemon';
  * const courier = await startCourier({ users: [{ name: 'ann', password: 'secret' }] });
  * ```
  */
-export async function startCourier(options: InteropServerOptions): Promise<InteropServer> {
+export function startCourier(options: InteropServerOptions): Promise<InteropServer> {
+  return retryOnPortClash(() => startCourierOnce(options));
+}
+
+async function startCourierOnce(options: InteropServerOptions): Promise<InteropServer> {
   const reason = unavailableReason('courier');
   if (reason) throw new Error(`Courier cannot run here: ${reason}`);
   checkUsers(options.users, 'Courier');

@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { freePorts, waitForPort } from '../free-port.js';
 import { localhostCertificate } from '../self-signed-cert.js';
 import { packageVersion, serverPrograms, unavailableReason } from './paths.js';
-import { runCommand, spawnServer, stopServer, systemAccount, tailFile } from './process.js';
+import { retryOnPortClash, runCommand, spawnServer, stopServer, systemAccount, tailFile } from './process.js';
 import { loginOnce } from './raw-pop3.js';
 import type { InteropServer, InteropServerOptions } from './types.js';
 import { checkUsers, knownUser } from './users.js';
@@ -38,7 +38,11 @@ const SERVER_NAME = 'localhost';
  * const cyrus = await startCyrus({ users: [{ name: 'ann', password: 'secret' }] });
  * ```
  */
-export async function startCyrus(options: InteropServerOptions): Promise<InteropServer> {
+export function startCyrus(options: InteropServerOptions): Promise<InteropServer> {
+  return retryOnPortClash(() => startCyrusOnce(options));
+}
+
+async function startCyrusOnce(options: InteropServerOptions): Promise<InteropServer> {
   const reason = unavailableReason('cyrus');
   if (reason) throw new Error(`Cyrus cannot run here: ${reason}`);
   checkUsers(options.users, 'Cyrus');

@@ -23,7 +23,7 @@ import { deliverToMaildir, makeMaildir, readMaildir } from '../maildir.js';
 import { localhostCertificate } from '../self-signed-cert.js';
 import { crlfToLf, lfToCrlf } from './line-endings.js';
 import { packageVersion, serverPrograms, unavailableReason } from './paths.js';
-import { runCommand, spawnServer, stopServer, systemAccount, tailFile } from './process.js';
+import { retryOnPortClash, runCommand, spawnServer, stopServer, systemAccount, tailFile } from './process.js';
 import type { InteropServer, InteropServerOptions } from './types.js';
 import { checkUsers, knownUser } from './users.js';
 
@@ -38,7 +38,11 @@ const DOMAIN = 'localhost';
  * const mailutils = await startMailutils({ users: [{ name: 'ann', password: 'secret' }] });
  * ```
  */
-export async function startMailutils(options: InteropServerOptions): Promise<InteropServer> {
+export function startMailutils(options: InteropServerOptions): Promise<InteropServer> {
+  return retryOnPortClash(() => startMailutilsOnce(options));
+}
+
+async function startMailutilsOnce(options: InteropServerOptions): Promise<InteropServer> {
   const reason = unavailableReason('mailutils');
   if (reason) throw new Error(`Mailutils cannot run here: ${reason}`);
   checkUsers(options.users, 'Mailutils');

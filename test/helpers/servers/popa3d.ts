@@ -33,7 +33,7 @@ import { join } from 'node:path';
 import { freePorts, waitForPort } from '../free-port.js';
 import { crlfToLf, lfToCrlf } from './line-endings.js';
 import { packageVersion, serverPrograms, unavailableReason } from './paths.js';
-import { runCommand, spawnServer, stopServer, systemAccount, tailFile } from './process.js';
+import { retryOnPortClash, runCommand, spawnServer, stopServer, systemAccount, tailFile } from './process.js';
 import type { InteropServer, InteropServerOptions } from './types.js';
 import { checkUsers, knownUser } from './users.js';
 
@@ -51,7 +51,11 @@ const FIRST_TEST_UID = 64_000;
  * const popa3d = await startPopa3d({ users: [{ name: 'ann', password: 'secret' }] });
  * ```
  */
-export async function startPopa3d(options: InteropServerOptions): Promise<InteropServer> {
+export function startPopa3d(options: InteropServerOptions): Promise<InteropServer> {
+  return retryOnPortClash(() => startPopa3dOnce(options));
+}
+
+async function startPopa3dOnce(options: InteropServerOptions): Promise<InteropServer> {
   const reason = unavailableReason('popa3d');
   if (reason) throw new Error(`popa3d cannot run here: ${reason}`);
   checkUsers(options.users, 'popa3d');

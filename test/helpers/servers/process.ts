@@ -184,3 +184,23 @@ export async function tailFile(path: string, lines = 30): Promise<string> {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * Runs `start` again (up to `attempts` times) when it failed because a port picked as free was
+ * taken by someone else before the server bound it.
+ *
+ * @example
+ * ```ts
+ * export const startCyrus = (options) => retryOnPortClash(() => startCyrusOnce(options));
+ * ```
+ */
+export async function retryOnPortClash<T>(start: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      const clash = /address already in use|EADDRINUSE|nothing listens/i.test(String((err as Error).message));
+      if (!clash || attempt >= attempts) throw err;
+    }
+  }
+}
