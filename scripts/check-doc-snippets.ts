@@ -1,0 +1,311 @@
+/**
+ * Type-checks every ```ts code block of README.md and docs/*.md against the library's source,
+ * so the documentation cannot drift from the API unnoticed.
+ *
+ * Each block becomes its own module under `.tmp/doc-snippets/` (gitignored): `import … from
+ * 'multipop'` resolves to `src/` through the project's tsconfig `paths`, and top-level `await`
+ * works. Free names a block uses without defining them — the host's own things, like `myMta` —
+ * come from two places:
+ *
+ * - `scripts/doc-snippets/prelude.d.ts`: ambient declarations every block sees (`myMta`,
+ *   `pino`, …). A block's own `const` shadows them.
+ * - A hidden comment right before the fence, for what only that block needs:
+ *
+ *   ```md
+ *   <!-- @doc-context
+ *   declare const oauth: OAuthService;
+ *   -->
+ *   ```
+ *
+ * - The package's own exports: a block that uses `MultiPopFetcher` or `memoryLedger` without
+ *   importing them gets the import added (from `multipop`, else `multipop/sqlite`, else
+ *   `multipop/testing`), as a reader would. A block's own imports are used as written.
+ *
+ * `<!-- @doc-skip -->` right before a fence leaves that block out (for deliberately partial
+ * fragments); use it sparingly — a skipped block is a block nobody checks.
+ *
+ *   npm run check:docs                      # all files
+ *   npm run check:docs -- docs/oauth.md     # some files
+ */
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+
+/** One ```ts block found in a Markdown file. */
+export interface DocSnippet {
+  /** The Markdown file, relative to the project root. */
+  file: string;
+  /** 1-based line of the block's first code line in the Markdown file. */
+  line: number;
+  code: string;
+  /** Declarations from a `<!-- @doc-context … -->` comment before the fence. */
+  context: string;
+  skipped: boolean;
+}
+
+/** A type error, mapped back to the Markdown file and line. */
+export interface SnippetProblem {
+  file: string;
+  line: number;
+  message: string;
+}
+
+/** What {@link checkDocSnippets} found. */
+export interface SnippetReport {
+  checked: number;
+  skipped: number;
+  problems: SnippetProblem[];
+}
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const outDir = join(root, '.tmp', 'doc-snippets');
+const prelude = join(root, 'scripts', 'doc-snippets', 'prelude.d.ts');
+
+/** README.md and every docs/*.md (not generated API docs). */
+export function defaultDocFiles(): string[] {
+  const docs = readdirSync(join(root, 'docs'))
+    .filter((name) => name.endsWith('.md'))
+    .sort()
+    .map((name) => `docs/${name}`);
+  return ['README.md', ...docs];
+}
+
+const FENCE = /^(\s*)(`{3,}|~{3,})\s*([\w-]*)(.*)$/;
+const CONTEXT_OPEN = /^\s*<!--\s*@doc-context\b(.*)$/;
+const SKIP = /^\s*<!--\s*@doc-skip\s*-->\s*$/;
+
+/** Extracts the ```ts / ```typescript blocks of one Markdown text. */
+export function extractSnippets(file: string, markdown: string): DocSnippet[] {
+  const lines = markdown.split(/\r?\n/);
+  const snippets: DocSnippet[] = [];
+  let pendingContext = '';
+  let pendingSkip = false;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    const open = CONTEXT_OPEN.exec(line);
+    if (open) {
+      const body: string[] = [];
+      let rest = open[1] ?? '';
+      while (!rest.includes('-->') && i + 1 < lines.length) {
+        body.push(rest);
+        rest = lines[++i]!;
+      }
+      body.push(rest.slice(0, rest.indexOf('-->')));
+      pendingContext += `${body.join('\n')}\n`;
+      continue;
+    }
+    if (SKIP.test(line)) {
+      pendingSkip = true;
+      continue;
+    }
+    const fence = FENCE.exec(line);
+    if (!fence) {
+      // Context and skip markers belong to the very next fence; blank lines may sit between.
+      if (line.trim() !== '') {
+        pendingContext = '';
+        pendingSkip = false;
+      }
+      continue;
+    }
+    const [, indent = '', marker = '', language = ''] = fence;
+    const body: string[] = [];
+    let j = i + 1;
+    for (; j < lines.length; j++) {
+      const close = lines[j]!;
+      if (close.trim().startsWith(marker) && close.trim().replace(/[`~]/g, '') === '') break;
+      body.push(close.startsWith(indent) ? close.slice(indent.length) : close.trimStart());
+    }
+    if (language === 'ts' || language === 'typescript') {
+      snippets.push({
+        file,
+        line: i + 2,
+        code: body.join('\n'),
+        context: pendingContext,
+        skipped: pendingSkip,
+      });
+    }
+    pendingContext = '';
+    pendingSkip = false;
+    i = j;
+  }
+  return snippets;
+}
+
+/** An export of one of the package's entry points, for the auto-import. */
+interface PackageExport {
+  module: string;
+  isValue: boolean;
+}
+
+const ENTRY_POINTS: ReadonlyArray<[module: string, path: string]> = [
+  ['multipop', 'src/index.ts'],
+  ['multipop/sqlite', 'src/sqlite/index.ts'],
+  ['multipop/testing', 'src/testing/index.ts'],
+];
+
+/** Every name the package exports, with the entry point a reader would import it from. */
+function packageExports(program: ts.Program): Map<string, PackageExport> {
+  const checker = program.getTypeChecker();
+  const names = new Map<string, PackageExport>();
+  for (const [module, path] of ENTRY_POINTS) {
+    const source = program.getSourceFile(join(root, path));
+    const symbol = source && checker.getSymbolAtLocation(source);
+    if (!symbol) throw new Error(`cannot read the exports of ${path}`);
+    for (const exported of checker.getExportsOfModule(symbol)) {
+      if (names.has(exported.name)) continue;
+      const target = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
+      names.set(exported.name, { module, isValue: (target.flags & ts.SymbolFlags.Value) !== 0 });
+    }
+  }
+  return names;
+}
+
+/** The names a block uses but neither imports nor declares, which the package exports. */
+function missingImports(code: string, exports: Map<string, PackageExport>): string[] {
+  const source = ts.createSourceFile('snippet.ts', code, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
+  const used = new Set<string>();
+  const bound = new Set<string>();
+  const visit = (node: ts.Node): void => {
+    if (ts.isIdentifier(node)) used.add(node.text);
+    const name = (node as { name?: ts.Node }).name;
+    if (
+      name &&
+      ts.isIdentifier(name) &&
+      !ts.isPropertyAccessExpression(node) &&
+      !ts.isPropertyAssignment(node)
+    )
+      bound.add(name.text);
+    node.forEachChild(visit);
+  };
+  visit(source);
+  return [...used].filter((name) => exports.has(name) && !bound.has(name)).sort();
+}
+
+/** `import` lines for the given package exports, grouped by entry point. */
+function importLines(names: readonly string[], exports: Map<string, PackageExport>): string[] {
+  const byModule = new Map<string, string[]>();
+  for (const name of names) {
+    const { module, isValue } = exports.get(name)!;
+    byModule.set(module, [...(byModule.get(module) ?? []), isValue ? name : `type ${name}`]);
+  }
+  return [...byModule].map(([module, list]) => `import { ${list.join(', ')} } from '${module}';`);
+}
+
+/** The module a snippet becomes; the code starts at line `header + 1`. */
+function snippetModule(
+  snippet: DocSnippet,
+  exports: Map<string, PackageExport>,
+): { text: string; header: number } {
+  const head = [`// ${snippet.file}:${snippet.line} (generated by scripts/check-doc-snippets.ts)`];
+  head.push(...importLines(missingImports(`${snippet.context}\n${snippet.code}`, exports), exports));
+  if (snippet.context.trim() !== '') head.push(...snippet.context.trimEnd().split('\n'));
+  // `export {}` makes even an import-less block a module (own scope, top-level await).
+  return { text: `${head.join('\n')}\n${snippet.code}\nexport {};\n`, header: head.length };
+}
+
+/**
+ * Writes every block of `files` (default: {@link defaultDocFiles}) to `.tmp/doc-snippets/` and
+ * type-checks them with the project's compiler options.
+ *
+ * @example
+ * ```ts
+ * const { problems } = checkDocSnippets(['docs/integrating.md']);
+ * ```
+ */
+export function checkDocSnippets(files: readonly string[] = defaultDocFiles()): SnippetReport {
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
+  const snippets = files.flatMap((file) => extractSnippets(file, readFileSync(join(root, file), 'utf8')));
+
+  const config = ts.getParsedCommandLineOfConfigFile(
+    join(root, 'tsconfig.json'),
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (d) => {
+        throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+      },
+    },
+  );
+  if (!config) throw new Error('could not read tsconfig.json');
+  const options = { ...config.options, noEmit: true };
+  // A first program over the entry points only, to learn their exports; the second one
+  // reuses its parsed files.
+  const entries = ts.createProgram({ rootNames: ENTRY_POINTS.map(([, path]) => join(root, path)), options });
+  const exports = packageExports(entries);
+
+  const byPath = new Map<string, { snippet: DocSnippet; header: number }>();
+  snippets.forEach((snippet, n) => {
+    if (snippet.skipped) return;
+    const name = `${snippet.file.replace(/[^A-Za-z0-9]+/g, '_')}_L${snippet.line}_${n}.ts`;
+    const path = join(outDir, name);
+    const { text, header } = snippetModule(snippet, exports);
+    writeFileSync(path, text);
+    byPath.set(path, { snippet, header });
+  });
+  const program = ts.createProgram({ rootNames: [prelude, ...byPath.keys()], options, oldProgram: entries });
+  const problems: SnippetProblem[] = [];
+  // Only the snippets' own diagnostics (and the prelude's): the source is type-checked by
+  // `npm run typecheck`, and checking just these files is several times faster.
+  const checkedFiles = [prelude, ...byPath.keys()].map((path) => program.getSourceFile(path)!);
+  const diagnostics = [
+    ...program.getOptionsDiagnostics(),
+    ...program.getGlobalDiagnostics(),
+    ...checkedFiles.flatMap((file) => [
+      ...program.getSyntacticDiagnostics(file),
+      ...program.getSemanticDiagnostics(file),
+    ]),
+  ];
+  for (const diagnostic of diagnostics) {
+    const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n');
+    const source = diagnostic.file;
+    const origin = source ? byPath.get(resolve(source.fileName)) : undefined;
+    if (!source || diagnostic.start === undefined) {
+      problems.push({ file: '(project)', line: 0, message: `TS${diagnostic.code}: ${message}` });
+      continue;
+    }
+    const { line } = source.getLineAndCharacterOfPosition(diagnostic.start);
+    if (origin) {
+      const inCode = line - origin.header;
+      problems.push({
+        file: origin.snippet.file,
+        // A problem in the context comment is reported at the fence.
+        line: inCode >= 0 ? origin.snippet.line + inCode : origin.snippet.line - 1,
+        message: `TS${diagnostic.code}: ${message}`,
+      });
+    } else {
+      problems.push({
+        file: relative(root, source.fileName),
+        line: line + 1,
+        message: `TS${diagnostic.code}: ${message}`,
+      });
+    }
+  }
+  return {
+    checked: byPath.size,
+    skipped: snippets.length - byPath.size,
+    problems: problems.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line),
+  };
+}
+
+/** Formats a report as `file:line: message` lines and a summary. */
+export function formatReport(report: SnippetReport): string {
+  const lines = report.problems.map((p) => `${p.file}:${p.line}: ${p.message.replace(/\n/g, '\n    ')}`);
+  lines.push(
+    `${report.checked} snippet(s) checked, ${report.skipped} skipped, ${report.problems.length} problem(s)`,
+  );
+  return lines.join('\n');
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const files = process.argv.slice(2);
+  const report = checkDocSnippets(files.length > 0 ? files : undefined);
+  const out = formatReport(report);
+  if (report.problems.length > 0) {
+    process.stderr.write(`${out}\n`);
+    process.exitCode = 1;
+  } else {
+    process.stdout.write(`${out}\n`);
+  }
+}

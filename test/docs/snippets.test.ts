@@ -1,0 +1,114 @@
+/**
+ * Every ```ts block of README.md and docs/*.md type-checks against the source
+ * (scripts/check-doc-snippets.ts, also `npm run check:docs`), and the extractor that feeds it
+ * finds the blocks, their lines, their hidden context and their skip markers.
+ */
+import { describe, expect, it } from 'vitest';
+import { checkDocSnippets, extractSnippets, formatReport } from '../../scripts/check-doc-snippets.js';
+
+describe('extractSnippets', () => {
+  it('finds ts and typescript blocks with their first code line, and nothing else', () => {
+    const markdown = [
+      '# Title', // 1
+      '```sh', // 2
+      'npm test', // 3
+      '```', // 4
+      '```ts', // 5
+      'const a = 1;', // 6
+      '```', // 7
+      '```typescript', // 8
+      'const b = 2;', // 9
+      'const c = 3;', // 10
+      '```', // 11
+    ].join('\n');
+    const found = extractSnippets('x.md', markdown);
+    expect(found.map((s) => [s.line, s.code])).toEqual([
+      [6, 'const a = 1;'],
+      [9, 'const b = 2;\nconst c = 3;'],
+    ]);
+  });
+
+  it('takes a block indented in a list, and a longer fence holding a shorter one', () => {
+    const markdown = [
+      '1. Step',
+      '   ```ts',
+      '   const a = 1;',
+      '     nested();',
+      '   ```',
+      '````ts',
+      '```',
+      '````',
+    ].join('\n');
+    const found = extractSnippets('x.md', markdown);
+    expect(found.map((s) => s.code)).toEqual(['const a = 1;\n  nested();', '```']);
+  });
+
+  it('attaches a @doc-context comment and a @doc-skip marker to the next fence only', () => {
+    const markdown = [
+      '<!-- @doc-context',
+      'declare const oauth: unknown;',
+      '-->',
+      '',
+      '```ts',
+      'oauth;',
+      '```',
+      '<!-- @doc-context declare const one: 1; -->',
+      '```ts',
+      'one;',
+      '```',
+      '<!-- @doc-skip -->',
+      '```ts',
+      'partial(',
+      '```',
+      '<!-- @doc-context declare const lost: 1; -->',
+      'Some prose in between.',
+      '```ts',
+      'plain;',
+      '```',
+    ].join('\n');
+    const found = extractSnippets('x.md', markdown);
+    expect(found.map((s) => [s.context.trim(), s.skipped])).toEqual([
+      ['declare const oauth: unknown;', false],
+      ['declare const one: 1;', false],
+      ['', true],
+      ['', false],
+    ]);
+  });
+});
+
+describe('documentation snippets', () => {
+  it('type-check against the source (README.md and docs/*.md)', { timeout: 300_000 }, () => {
+    const report = checkDocSnippets();
+    expect(report.checked).toBeGreaterThan(20);
+    expect(report.problems, formatReport(report)).toEqual([]);
+  });
+
+  it('report a broken block at its Markdown line', { timeout: 300_000 }, async () => {
+    const { mkdtemp, rm, writeFile } = await import('node:fs/promises');
+    const { join, relative } = await import('node:path');
+    const dir = await mkdtemp(join(process.cwd(), '.tmp', 'doc-check-'));
+    try {
+      const file = join(dir, 'broken.md');
+      await writeFile(
+        file,
+        [
+          '# Broken',
+          '',
+          '```ts',
+          'const fetcher = new MultiPopFetcher({ directory, ledger, queue });',
+          'await fetcher.collectEverything();',
+          '```',
+          '',
+        ].join('\n'),
+      );
+      const report = checkDocSnippets([relative(process.cwd(), file)]);
+      expect(report.problems).toHaveLength(1);
+      expect(report.problems[0]).toMatchObject({
+        line: 5,
+        message: expect.stringMatching(/collectEverything/),
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
