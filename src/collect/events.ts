@@ -21,7 +21,12 @@ export interface CollectorEvents {
     onServer: number;
   };
   /** The plan of the session: how much it is about to fetch (for progress bars). */
-  'session:planned': EventMailbox & { toFetch: number; bytesToFetch: number; toDelete: number; onServer: number };
+  'session:planned': EventMailbox & {
+    toFetch: number;
+    bytesToFetch: number;
+    toDelete: number;
+    onServer: number;
+  };
   'message:collected': EventMailbox & { uidl: string; size: number; queueId: string };
   'message:skipped': EventMailbox & { uidl: string; size: number; reason: 'too-large' };
   'message:deleted': EventMailbox & { uidls: string[] };

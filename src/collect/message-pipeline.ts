@@ -198,6 +198,10 @@ export function buildQueuedContent(source: Readable, options: QueuedContentOptio
   source.on('end', onEnd);
   source.on('error', onError);
   source.on('close', onClose);
+  // A source that failed or closed before it was handed to us (a look-ahead RETR whose
+  // connection dropped) emits nothing more: settle now instead of waiting for ever.
+  if (source.errored) fail(source.errored);
+  else if (source.destroyed && !source.readableEnded) onClose();
   // A source paused before it reached us would not start flowing on a 'data' listener alone.
   source.resume();
 

@@ -33,4 +33,6 @@ export interface SessionResult {
   skipped: number;
   deleted: number;
   onServer: number;
+  /** The server's advertised LOGIN-DELAY (seconds), so the scheduler waits before the next login. */
+  loginDelaySeconds?: number;
 }

@@ -59,6 +59,7 @@ async function runSessionOnce(options: SessionOptions): Promise<SessionResult> {
     port: address.port,
     tls: address.tls,
     ...options.connection,
+    limits: { ...bodyCap(policy), ...options.connection?.limits },
     logger: log,
     ...(signal ? { signal } : {}),
   });
@@ -137,6 +138,9 @@ async function runSessionOnce(options: SessionOptions): Promise<SessionResult> {
       skipped: decided.skipOversize.length,
       deleted: deleted.length,
       onServer: listing.length,
+      ...(client.capabilities.loginDelay === undefined
+        ? {}
+        : { loginDelaySeconds: client.capabilities.loginDelay }),
     };
     emit('session:end', { ...mailbox, at: now(), durationMs: now() - started, ...result });
     if (collected.stoppedBy) throw collected.stoppedBy;
@@ -145,6 +149,15 @@ async function runSessionOnce(options: SessionOptions): Promise<SessionResult> {
     client.close();
     throw asSessionError(err, entry.id);
   }
+}
+
+/**
+ * With a size limit (M7) in force, a body may not grow far past it whatever LIST announced: a
+ * server that lies about sizes (or never ends a body) is cut off with `LIMIT_EXCEEDED` instead
+ * of filling the queue. Twice the limit plus 64 KB leaves room for honest miscounts.
+ */
+function bodyCap(policy: EffectivePolicy): { maxMessageSize?: number } {
+  return policy.maxMessageSize > 0 ? { maxMessageSize: policy.maxMessageSize * 2 + 65_536 } : {};
 }
 
 interface CollectContext extends SessionOptions {
