@@ -189,7 +189,7 @@ export function entryFields(
     <div class="field">
       <label for="${id('tls')}">Security</label>
       <select id="${id('tls')}" name="tls" data-testid="${p}-tls">
-        <option value=""${selected(values.tls === '')}>Automatic (port 995: TLS, else STARTTLS)</option>
+        <option value=""${selected(values.tls === '')}>Automatic (by port)</option>
         <option value="implicit"${selected(values.tls === 'implicit')}>TLS</option>
         <option value="starttls"${selected(values.tls === 'starttls')}>STARTTLS</option>
         <option value="none"${selected(values.tls === 'none')}>None (unsafe)</option>
