@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,15 @@ import { seededRandom, seqOf, testMessage } from '../support/messages.js';
  * ledger, DELE, QUIT) and restarted. At the end every seeded message is in the Maildir exactly
  * once, byte for byte, and none is left on the server (delete mode) — or all are (leave mode).
  */
+/** Files in the Maildir's new/ (where the Maildir queue renames complete messages). */
+function countDelivered(maildir: string): number {
+  try {
+    return readdirSync(join(maildir, 'new')).length;
+  } catch {
+    return 0;
+  }
+}
+
 const SEED = Number(process.env['CRASH_SEED'] ?? 20261127);
 const MIN_KILLS = 30;
 
@@ -68,25 +78,45 @@ describeWithDovecot('crash safety: SIGKILL at random moments', () => {
       await seedBatch(500);
 
       let kills = 0;
+      let midKills = 0;
       let completions = 0;
       let rounds = 0;
-      let window = 2_000;
+      let startupMs = 1_500; // running estimate of the time to the first delivered message
       while (kills < MIN_KILLS) {
         rounds++;
+        const before = countDelivered(maildir);
+        const started = Date.now();
         const run = startCollector(env);
-        const delay = Math.floor(random() * window);
-        const timer = setTimeout(() => run.child.kill('SIGKILL'), delay);
+        // A quarter of the kills land anywhere in start-up, connect, TLS, login and listing; the
+        // rest land mid-collection — after a random number of messages (and a random fraction of
+        // a millisecond window), so they hit RETR, the queue, the ledger, DELE and QUIT.
+        const early = random() < 0.25;
+        const target = before + Math.floor(random() * 25);
+        const extraMs = Math.floor(random() * 40);
+        let killedMid = false;
+        const timer = early
+          ? setTimeout(() => run.child.kill('SIGKILL'), Math.floor(random() * startupMs))
+          : setInterval(() => {
+              if (countDelivered(maildir) > target) {
+                clearInterval(timer);
+                killedMid = true;
+                setTimeout(() => run.child.kill('SIGKILL'), extraMs);
+              }
+            }, 3);
         const outcome = await run.done;
         clearTimeout(timer);
+        clearInterval(timer);
+        if (countDelivered(maildir) > before)
+          startupMs = Math.max(300, Math.round((startupMs + (Date.now() - started)) / 2));
         if (outcome.signal === 'SIGKILL') {
           kills++;
+          if (killedMid) midKills++;
         } else {
           expect(outcome.stderr, 'an unkilled run must succeed').toBe('');
           expect(outcome.code).toBe(0);
           completions++;
-          // The run finished before the kill: aim earlier and give it new mail to work on.
-          window = Math.max(300, Math.floor(window * 0.8));
-          await seedBatch(40);
+          // The run finished before the kill: give the next one new mail to work on.
+          await seedBatch(60);
         }
       }
       const final = await startCollector(env).done;
@@ -111,10 +141,13 @@ describeWithDovecot('crash safety: SIGKILL at random moments', () => {
       const lost = [...originals.keys()].filter((seq) => !seen.has(seq)).length;
       const left = (await dovecot.messages(user)).length;
       console.info(
-        `crash suite (${mode}): seed ${SEED}, ${rounds} runs, ${kills} kills, ${completions} completed early, ` +
+        `crash suite (${mode}): seed ${SEED}, ${rounds} runs, ${kills} kills (${midKills} mid-collection), ${completions} ran to the end, ` +
           `${originals.size} messages, lost ${lost}, duplicated ${duplicated}, left on server ${left}`,
       );
       expect(kills).toBeGreaterThanOrEqual(MIN_KILLS);
+      expect(midKills, 'most kills must land while messages are being collected').toBeGreaterThanOrEqual(
+        MIN_KILLS / 2,
+      );
       expect(lost).toBe(0);
       expect(duplicated).toBe(0);
       expect(delivered.length).toBe(originals.size);
