@@ -1,11 +1,13 @@
 import { defineConfig, type Options } from 'tsup';
 
-// Entry points mirror the package's subpath exports.
-const entry = {
+// Entry points mirror the package's subpath exports. `multipop/testing` is ESM only: its
+// contract suites import vitest, which refuses to load from CommonJS, so a CJS build of it
+// could never run (CommonJS projects reach it with `await import('multipop/testing')`).
+const dualEntry = {
   index: 'src/index.ts',
-  'testing/index': 'src/testing/index.ts',
   'sqlite/index': 'src/sqlite/index.ts',
 };
+const esmEntry = { ...dualEntry, 'testing/index': 'src/testing/index.ts' };
 
 /**
  * p-queue and oauth4webapi ship ESM only. A CommonJS consumer cannot `require()` them on
@@ -24,7 +26,7 @@ export const cjsRuntimeOptions = {
 
 export default defineConfig([
   {
-    entry,
+    entry: esmEntry,
     format: ['esm'],
     dts: true,
     sourcemap: true,
@@ -35,7 +37,7 @@ export default defineConfig([
   },
   {
     ...cjsRuntimeOptions,
-    entry,
+    entry: dualEntry,
     dts: true,
     sourcemap: true,
   },
