@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type DovecotServer, describeWithDovecot, startDovecot } from '../helpers/dovecot.js';
+import { bundleExample } from '../support/bundle-example.js';
 import { readMaildir, startCollector } from '../support/collector-command.js';
 import { seededRandom, seqOf, testMessage } from '../support/messages.js';
 
@@ -23,11 +24,14 @@ function countDelivered(maildir: string): number {
 }
 
 const SEED = Number(process.env['CRASH_SEED'] ?? 20261127);
-const MIN_KILLS = 30;
+/** Kills per mode; `CRASH_KILLS` overrides (the issue asks for at least 100). */
+const MIN_KILLS = Number(process.env['CRASH_KILLS'] ?? 100);
+const MESSAGES = 1_000;
 
 describeWithDovecot('crash safety: SIGKILL at random moments', () => {
   let dovecot: DovecotServer;
   let work: string;
+  let bundle: string;
 
   beforeAll(async () => {
     dovecot = await startDovecot({
@@ -38,6 +42,7 @@ describeWithDovecot('crash safety: SIGKILL at random moments', () => {
     });
     work = await mkdtemp(join(tmpdir(), 'multipop-crash-'));
     await writeFile(join(work, 'ca.pem'), dovecot.caPem);
+    bundle = await bundleExample('examples/collect-to-maildir.ts');
   });
   afterAll(async () => {
     await dovecot?.stop();
@@ -75,7 +80,7 @@ describeWithDovecot('crash safety: SIGKILL at random moments', () => {
         }
         await dovecot.seed(user, batch);
       };
-      await seedBatch(500);
+      await seedBatch(MESSAGES);
 
       let kills = 0;
       let midKills = 0;
@@ -86,7 +91,7 @@ describeWithDovecot('crash safety: SIGKILL at random moments', () => {
         rounds++;
         const before = countDelivered(maildir);
         const started = Date.now();
-        const run = startCollector(env);
+        const run = startCollector(env, bundle);
         // A quarter of the kills land anywhere in start-up, connect, TLS, login and listing; the
         // rest land mid-collection — after a random number of messages (and a random fraction of
         // a millisecond window), so they hit RETR, the queue, the ledger, DELE and QUIT.
@@ -119,7 +124,7 @@ describeWithDovecot('crash safety: SIGKILL at random moments', () => {
           await seedBatch(60);
         }
       }
-      const final = await startCollector(env).done;
+      const final = await startCollector(env, bundle).done;
       expect(final.stderr).toBe('');
       expect(final.code).toBe(0);
 

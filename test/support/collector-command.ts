@@ -12,9 +12,13 @@ export interface CollectorRun {
   done: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
 }
 
-/** Starts the single-mailbox collector command (from source, through tsx) with `env`. */
-export function startCollector(env: Record<string, string>): CollectorRun {
-  const child = spawn(process.execPath, ['--import', 'tsx', command], {
+/**
+ * Starts the single-mailbox collector command with `env`: from source through tsx, or — when
+ * `bundle` (from `bundleExample`) is given — as plain JavaScript, which starts several times faster.
+ */
+export function startCollector(env: Record<string, string>, bundle?: string): CollectorRun {
+  const args = bundle ? [bundle] : ['--import', 'tsx', command];
+  const child = spawn(process.execPath, args, {
     cwd: projectRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
