@@ -75,16 +75,34 @@ const FENCE = /^(\s*)(`{3,}|~{3,})\s*([\w-]*)(.*)$/;
 const CONTEXT_OPEN = /^\s*<!--\s*@doc-context\b(.*)$/;
 const SKIP = /^\s*<!--\s*@doc-skip\s*-->\s*$/;
 
+/** A `@doc-context` or `@doc-skip` marker that no fence follows (a mistake: it does nothing). */
+export interface OrphanMarker {
+  file: string;
+  /** 1-based line of the marker. */
+  line: number;
+}
+
 /** Extracts the ```ts / ```typescript blocks of one Markdown text. */
 export function extractSnippets(file: string, markdown: string): DocSnippet[] {
+  return scanMarkdown(file, markdown).snippets;
+}
+
+/** The ts blocks of one Markdown text, and the markers that belong to no block. */
+export function scanMarkdown(
+  file: string,
+  markdown: string,
+): { snippets: DocSnippet[]; orphans: OrphanMarker[] } {
   const lines = markdown.split(/\r?\n/);
   const snippets: DocSnippet[] = [];
+  const orphans: OrphanMarker[] = [];
   let pendingContext = '';
   let pendingSkip = false;
+  let markerLine = 0;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
     const open = CONTEXT_OPEN.exec(line);
     if (open) {
+      if (!pendingContext && !pendingSkip) markerLine = i + 1;
       const body: string[] = [];
       let rest = open[1] ?? '';
       while (!rest.includes('-->') && i + 1 < lines.length) {
@@ -96,6 +114,7 @@ export function extractSnippets(file: string, markdown: string): DocSnippet[] {
       continue;
     }
     if (SKIP.test(line)) {
+      if (!pendingContext && !pendingSkip) markerLine = i + 1;
       pendingSkip = true;
       continue;
     }
@@ -103,6 +122,7 @@ export function extractSnippets(file: string, markdown: string): DocSnippet[] {
     if (!fence) {
       // Context and skip markers belong to the very next fence; blank lines may sit between.
       if (line.trim() !== '') {
+        if (pendingContext || pendingSkip) orphans.push({ file, line: markerLine });
         pendingContext = '';
         pendingSkip = false;
       }
@@ -129,7 +149,8 @@ export function extractSnippets(file: string, markdown: string): DocSnippet[] {
     pendingSkip = false;
     i = j;
   }
-  return snippets;
+  if (pendingContext || pendingSkip) orphans.push({ file, line: markerLine });
+  return { snippets, orphans };
 }
 
 /** An export of one of the package's entry points, for the auto-import. */
@@ -216,7 +237,8 @@ function snippetModule(
 export function checkDocSnippets(files: readonly string[] = defaultDocFiles()): SnippetReport {
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
-  const snippets = files.flatMap((file) => extractSnippets(file, readFileSync(join(root, file), 'utf8')));
+  const scans = files.map((file) => scanMarkdown(file, readFileSync(join(root, file), 'utf8')));
+  const snippets = scans.flatMap((scan) => scan.snippets);
 
   const config = ts.getParsedCommandLineOfConfigFile(
     join(root, 'tsconfig.json'),
@@ -245,7 +267,13 @@ export function checkDocSnippets(files: readonly string[] = defaultDocFiles()): 
     byPath.set(path, { snippet, header });
   });
   const program = ts.createProgram({ rootNames: [prelude, ...byPath.keys()], options, oldProgram: entries });
-  const problems: SnippetProblem[] = [];
+  const problems: SnippetProblem[] = scans.flatMap((scan) =>
+    scan.orphans.map((o) => ({
+      file: o.file,
+      line: o.line,
+      message: 'a @doc-context or @doc-skip marker must come right before a ```ts fence',
+    })),
+  );
   // Only the snippets' own diagnostics (and the prelude's): the source is type-checked by
   // `npm run typecheck`, and checking just these files is several times faster.
   const checkedFiles = [prelude, ...byPath.keys()].map((path) => program.getSourceFile(path)!);

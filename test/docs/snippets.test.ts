@@ -4,7 +4,12 @@
  * finds the blocks, their lines, their hidden context and their skip markers.
  */
 import { describe, expect, it } from 'vitest';
-import { checkDocSnippets, extractSnippets, formatReport } from '../../scripts/check-doc-snippets.js';
+import {
+  checkDocSnippets,
+  extractSnippets,
+  formatReport,
+  scanMarkdown,
+} from '../../scripts/check-doc-snippets.js';
 
 describe('extractSnippets', () => {
   it('finds ts and typescript blocks with their first code line, and nothing else', () => {
@@ -72,6 +77,24 @@ describe('extractSnippets', () => {
       ['declare const one: 1;', false],
       ['', true],
       ['', false],
+    ]);
+    // The marker before prose belongs to no block: reported, so it cannot be lost silently.
+    expect(scanMarkdown('x.md', markdown).orphans).toEqual([{ file: 'x.md', line: 16 }]);
+  });
+
+  it('reports a marker placed after its block, or at the end of the file', () => {
+    const markdown = [
+      '```ts',
+      'x;',
+      '```',
+      '<!-- @doc-context declare const x: 1; -->',
+      '',
+      'Prose.',
+      '<!-- @doc-skip -->',
+    ].join('\n');
+    expect(scanMarkdown('y.md', markdown).orphans).toEqual([
+      { file: 'y.md', line: 4 },
+      { file: 'y.md', line: 7 },
     ]);
   });
 });
