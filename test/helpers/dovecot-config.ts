@@ -79,6 +79,9 @@ export function renderDovecotConfig(input: DovecotConfigInput): string {
     // USER/PASS on the plain port is part of what the client must handle (and refuse by policy).
     'disable_plaintext_auth = no',
     `auth_mechanisms = ${mechanisms.join(' ')}`,
+    // Keep user names as given (Dovecot lowercases by default), so maildir(user) and the
+    // passwd file agree with whatever case a test uses.
+    'auth_username_format = %u',
     // Dovecot delays failed logins more each time (0.5 s, 4.5 s, …); failure tests would crawl.
     'auth_failure_delay = 0',
     // A cached answer would hide a changed password or a revoked token between two tests.

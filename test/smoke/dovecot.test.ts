@@ -10,6 +10,7 @@ import { Wire } from './wire.js';
 
 const ANN = { name: 'ann', password: 'ann-Secret-1' };
 const BOB = { name: 'bob@example.com', password: 'bob pass with spaces' };
+const CAROL = { name: 'Carol.Mixed', password: 'carol-pw' };
 
 /** Messages chosen to break anything that is not byte-exact (all CRLF, as the harness promises). */
 const SEEDED = [
@@ -60,7 +61,7 @@ describeWithDovecot('Dovecot test harness (plain server)', () => {
   let server: DovecotServer;
 
   beforeAll(async () => {
-    server = await startDovecot({ users: [ANN, BOB] });
+    server = await startDovecot({ users: [ANN, BOB, CAROL] });
     await server.seed(ANN.name, SEEDED);
   });
   afterAll(() => server?.stop());
@@ -152,6 +153,16 @@ describeWithDovecot('Dovecot test harness (plain server)', () => {
     socket.destroy();
     expect((await server.messages(BOB.name)).map((m) => m.toString())).toEqual(['Subject: b2\r\n\r\ny\r\n']);
     expect(server.maildir(BOB.name)).toBe(`${server.dir}/mail/${BOB.name}/Maildir`);
+  });
+
+  it('user names keep their case (seeded mail is found at login)', async () => {
+    const message = Buffer.from('Subject: for Carol\r\n\r\nhi\r\n');
+    await server.seed(CAROL.name, [message]);
+    const { wire, socket } = await popsSession(server);
+    await login(wire, CAROL);
+    expect(await wire.command('STAT')).toBe(`+OK 1 ${message.length}`);
+    expect(await wire.command('QUIT')).toMatch(/^\+OK/);
+    socket.destroy();
   });
 
   it('a second server runs alongside, and stop() removes its directory (twice is fine)', async () => {
