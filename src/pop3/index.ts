@@ -21,15 +21,8 @@ export { apopDigest, apopTimestamp } from './apop.js';
 export { emptyCapabilities, parseCapabilities } from './capabilities.js';
 export { Pop3Client, type Pop3ClientEvents } from './client.js';
 export { type FrameEvent, type FramerLimits, type FramerMode, Pop3Framer } from './framer.js';
-export {
-  DEFAULT_LIMITS,
-  DEFAULT_PIPELINE_WINDOW,
-  DEFAULT_TIMEOUTS,
-  limitExceeded,
-  resolveLimits,
-  resolveTimeouts,
-} from './limits.js';
-export { errorCodeForResponse, errorFromStatus, type Pop3Status, parseStatus } from './response.js';
+export { DEFAULT_LIMITS, DEFAULT_PIPELINE_WINDOW, DEFAULT_TIMEOUTS } from './limits.js';
+export { errorCodeForResponse, type Pop3Status, parseStatus } from './response.js';
 export {
   decodeChallenge,
   oauthBearerResponse,
