@@ -4,22 +4,12 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type AuthProvider, apopAuth, passwordAuth } from '../../src/auth/index.js';
 import { type MailboxEntryInput, parseMailboxEntry } from '../../src/config/index.js';
-import { isMultiPopError, type MultiPopError } from '../../src/errors/index.js';
 import { createLog, SecretRegistry } from '../../src/log/index.js';
 import type { Pop3ConnectOptions } from '../../src/pop3/api.js';
 import { Pop3Client } from '../../src/pop3/index.js';
 import { type DovecotServer, describeWithDovecot, startDovecot } from '../helpers/dovecot.js';
+import { failure } from '../support/multipop-failure.js';
 import { capturingLogger } from './support/oauth-fixture.js';
-
-async function failure(promise: Promise<unknown>): Promise<MultiPopError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (isMultiPopError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a MultiPopError, but the call succeeded');
-}
 
 const PASSWORD = 'Dovecot-pw-4711';
 const MESSAGE = Buffer.from('Subject: basic auth\r\n\r\nhello from Dovecot\r\n');

@@ -16,20 +16,10 @@ import {
 import { parseCallback } from '../../src/auth/oauth/callback.js';
 import { SingleFlight } from '../../src/auth/oauth/single-flight.js';
 import { parseConfig } from '../../src/config/index.js';
-import { isMultiPopError, type MultiPopError } from '../../src/errors/index.js';
 import { memoryDirectory } from '../../src/stores/memory/directory.js';
 import { memoryTokenStore } from '../../src/stores/memory/token-store.js';
+import { failure } from '../support/multipop-failure.js';
 import { capabilities } from './support/stub-client.js';
-
-async function failure(promise: Promise<unknown>): Promise<MultiPopError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (isMultiPopError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a MultiPopError, but the call succeeded');
-}
 
 const app = {
   clientId: 'id',

@@ -1,6 +1,6 @@
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { isMultiPopError, type MultiPopError } from '../../src/errors/index.js';
+import { failure } from '../support/multipop-failure.js';
 import {
   DOMAIN,
   GENERIC_ACCOUNT,
@@ -13,17 +13,6 @@ import {
   startOAuthFixture,
   USER,
 } from './support/oauth-fixture.js';
-
-/** Awaits a rejection and returns the typed error (fails the test for anything else). */
-async function failure(promise: Promise<unknown>): Promise<MultiPopError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (isMultiPopError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a MultiPopError, but the call succeeded');
-}
 
 describe('Grant permission against a real authorization server (oidc-provider)', () => {
   let fx: OAuthFixture;

@@ -7,10 +7,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { OAuthService } from '../../src/auth/index.js';
 import { parseMailboxEntry } from '../../src/config/index.js';
-import { isMultiPopError, type MultiPopError } from '../../src/errors/index.js';
 import { createLog } from '../../src/log/index.js';
 import { Pop3Client } from '../../src/pop3/index.js';
 import { type DovecotServer, describeWithDovecot, startDovecot } from '../helpers/dovecot.js';
+import { failure } from '../support/multipop-failure.js';
 import {
   capturingLogger,
   GENERIC_ACCOUNT,
@@ -18,16 +18,6 @@ import {
   startOAuthFixture,
   USER,
 } from './support/oauth-fixture.js';
-
-async function failure(promise: Promise<unknown>): Promise<MultiPopError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (isMultiPopError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a MultiPopError, but the call succeeded');
-}
 
 /** Dovecot's mailbox for the token's `sub`. */
 const DOVECOT_ENTRY = 'dovecot-oauth';

@@ -8,7 +8,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AuthProvider, apopAuth, passwordAuth } from '../../src/auth/index.js';
 import { type MailboxEntryInput, parseMailboxEntry, parseServerSettings } from '../../src/config/index.js';
-import { isMultiPopError, type MultiPopError } from '../../src/errors/index.js';
 import { createLog } from '../../src/log/index.js';
 import type { Pop3ConnectOptions } from '../../src/pop3/api.js';
 import { Pop3Client } from '../../src/pop3/index.js';
@@ -19,6 +18,7 @@ import {
   startFakePop3Server,
   type TestCertificate,
 } from '../../src/testing/fake-pop3/index.js';
+import { failure } from '../support/multipop-failure.js';
 import {
   capturingLogger,
   GMAIL_ACCOUNT,
@@ -27,16 +27,6 @@ import {
   startOAuthFixture,
   USER,
 } from './support/oauth-fixture.js';
-
-async function failure(promise: Promise<unknown>): Promise<MultiPopError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (isMultiPopError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a MultiPopError, but the call succeeded');
-}
 
 const MS_ENTRY = 'ms-ann';
 const MS_ACCOUNT = 'ann@contoso.com';

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { OAuthService } from '../../src/auth/index.js';
-import { isMultiPopError, type MultiPopError } from '../../src/errors/index.js';
 import { createLog, silentLogger } from '../../src/log/index.js';
+import { failure } from '../support/multipop-failure.js';
 import {
   GMAIL_ACCOUNT,
   GMAIL_ENTRY,
@@ -10,16 +10,6 @@ import {
   USER,
 } from './support/oauth-fixture.js';
 import { stubClient } from './support/stub-client.js';
-
-async function failure(promise: Promise<unknown>): Promise<MultiPopError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (isMultiPopError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a MultiPopError, but the call succeeded');
-}
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
