@@ -20,5 +20,6 @@ export interface AuthRequest {
 export interface AuthProvider {
   /** A short name for logs: `password`, `apop`, `gmail-oauth`, … */
   readonly name: string;
+  /** Logs `client` in for `request.entry`; resolves once the server accepted the login. */
   authenticate(client: Pop3ClientApi, request: AuthRequest): Promise<void>;
 }

@@ -38,6 +38,7 @@ export interface CollectorEvents {
   'user:over-quota': { userId: string; disabledEntries: string[] };
 }
 
+/** The name of a collector event. */
 export type CollectorEventName = keyof CollectorEvents;
 
 /** A listener that receives every event with its name. */

@@ -251,18 +251,27 @@ export const multipopConfigSchema = z
 export type ServerSettings = z.output<typeof serverSettingsSchema>;
 /** Server-wide settings as a host writes them (defaults optional). */
 export type ServerSettingsInput = z.input<typeof serverSettingsSchema>;
+/** When collection runs (S6), as validated. */
 export type Schedule = z.output<typeof scheduleSchema>;
+/** The Gmail OAuth app (S3), as validated. */
 export type GmailApp = z.output<typeof gmailAppSchema>;
+/** The Microsoft 365 OAuth app (S4), as validated. */
 export type MicrosoftApp = z.output<typeof microsoftAppSchema>;
+/** An OAuth app for any other provider, as validated. */
 export type GenericApp = z.output<typeof genericAppSchema>;
 /** A remote mailbox entry as validated. */
 export type MailboxEntry = z.output<typeof mailboxEntrySchema>;
 /** A remote mailbox entry as a host or user writes it. */
 export type MailboxEntryInput = z.input<typeof mailboxEntrySchema>;
+/** A local user's settings (U1, U2) and entries, as validated. */
 export type UserSettings = z.output<typeof userSettingsSchema>;
+/** A local user as a host writes it (defaults optional). */
 export type UserSettingsInput = z.input<typeof userSettingsSchema>;
+/** A whole installation (settings and users), as validated. */
 export type MultiPopConfig = z.output<typeof multipopConfigSchema>;
+/** A whole installation as a host writes it (defaults optional). */
 export type MultiPopConfigInput = z.input<typeof multipopConfigSchema>;
+/** Which OAuth app an entry uses. */
 export type OAuthProviderName = 'gmail' | 'microsoft' | 'generic';
 
 /** The OAuth provider an entry uses: explicit, or inferred from the host. */

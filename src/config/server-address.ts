@@ -10,6 +10,7 @@ export interface ServerAddress {
 
 /** Port 995 is POP3 over implicit TLS (RFC 8314); 110 is POP3 with STLS (RFC 2595). */
 export const POP3S_PORT = 995;
+/** The POP3 port (plain, upgraded with STLS). */
 export const POP3_PORT = 110;
 
 const HOST_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;

@@ -16,8 +16,11 @@ import type { ConcurrencyOptions } from './concurrency.js';
  * {@link AuthProvider} for each OAuth entry. `OAuthService` implements it.
  */
 export interface FetcherOAuthService {
+  /** Starts "Grant permission": the authorization URL to send the browser to. */
   beginGrant(input: BeginGrantInput): Promise<BeginGrantResult>;
+  /** Completes a grant with the provider's redirect back, storing the tokens. */
   completeGrant(callback: OAuthCallbackInput, options?: { userId?: string }): Promise<CompleteGrantResult>;
+  /** The AuthProvider that logs an OAuth entry in with a fresh access token. */
   authProviderFor(entry: MailboxEntry): AuthProvider;
 }
 

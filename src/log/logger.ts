@@ -5,9 +5,13 @@ import { redact } from './redact.js';
  * a structured object first and a message second (pino's order).
  */
 export interface Logger {
+  /** Detail for debugging (protocol steps; never secrets). */
   debug(obj: Record<string, unknown>, msg?: string): void;
+  /** Normal activity (a session collected n messages). */
   info(obj: Record<string, unknown>, msg?: string): void;
+  /** A mailbox failed or something needs attention. */
   warn(obj: Record<string, unknown>, msg?: string): void;
+  /** A failure of the library or its stores. */
   error(obj: Record<string, unknown>, msg?: string): void;
 }
 
@@ -29,9 +33,11 @@ export class SecretRegistry {
   add(secret: string | undefined | null): void {
     if (secret && secret.length >= 4) this.#secrets.add(secret);
   }
+  /** Forget a secret (e.g. a password that was changed). */
   delete(secret: string): void {
     this.#secrets.delete(secret);
   }
+  /** The secrets registered so far. */
   values(): Iterable<string> {
     return this.#secrets;
   }
@@ -52,7 +58,10 @@ export function createLog(
   logger: Logger | false | undefined,
   bindings: Record<string, unknown> = {},
   secrets?: SecretRegistry,
-): Logger & { child(more: Record<string, unknown>): ReturnType<typeof createLog> } {
+): Logger & {
+  /** The same log with more bindings (a mailbox id, a connection id) on every entry. */
+  child(more: Record<string, unknown>): ReturnType<typeof createLog>;
+} {
   const target = logger || silentLogger;
   const emit =
     (level: keyof Logger) =>

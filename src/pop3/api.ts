@@ -109,10 +109,15 @@ export interface Pop3ClientApi {
   /** AUTH OAUTHBEARER (RFC 7628), same failure handling. */
   authOAuthBearer(user: string, accessToken: string): Promise<void>;
 
+  /** STAT: the number of messages and their total size in octets. */
   stat(): Promise<{ count: number; size: number }>;
+  /** LIST: the size of every message. */
   list(): Promise<Pop3ListEntry[]>;
+  /** LIST msg: the size of one message. */
   list(msg: number): Promise<Pop3ListEntry>;
+  /** UIDL: the unique id of every message. */
   uidl(): Promise<Pop3UidlEntry[]>;
+  /** UIDL msg: the unique id of one message. */
   uidl(msg: number): Promise<Pop3UidlEntry>;
   /** TOP msg lines, the whole (bounded) result as bytes. */
   top(msg: number, lines: number): Promise<Buffer>;
@@ -123,8 +128,11 @@ export interface Pop3ClientApi {
    * each must be consumed (or destroyed) for the next to flow.
    */
   retr(msg: number): Promise<Pop3MessageStream>;
+  /** DELE: marks a message deleted (committed by QUIT only). */
   dele(msg: number): Promise<void>;
+  /** RSET: unmarks every message marked deleted in this session. */
   rset(): Promise<void>;
+  /** NOOP: keeps the connection alive. */
   noop(): Promise<void>;
   /** QUIT: resolves on `+OK` (the server committed deletions), then closes. */
   quit(): Promise<void>;

@@ -189,17 +189,22 @@ export class Pop3Client extends EventEmitter<Pop3ClientEvents> implements Pop3Cl
     return this.#run(() => auth.authOAuthBearer(this.#connection, user, accessToken));
   }
 
+  /** STAT: the number of messages and their total size in octets. */
   stat(): Promise<{ count: number; size: number }> {
     return this.#run(() => transaction.stat(this.#connection));
   }
 
+  /** LIST: the size of every message. */
   list(): Promise<Pop3ListEntry[]>;
+  /** LIST msg: the size of one message. */
   list(msg: number): Promise<Pop3ListEntry>;
   list(msg?: number): Promise<Pop3ListEntry[] | Pop3ListEntry> {
     return this.#run(() => transaction.list(this.#connection, msg));
   }
 
+  /** UIDL: the unique id of every message. */
   uidl(): Promise<Pop3UidlEntry[]>;
+  /** UIDL msg: the unique id of one message. */
   uidl(msg: number): Promise<Pop3UidlEntry>;
   uidl(msg?: number): Promise<Pop3UidlEntry[] | Pop3UidlEntry> {
     return this.#run(() => transaction.uidl(this.#connection, msg));
@@ -213,14 +218,17 @@ export class Pop3Client extends EventEmitter<Pop3ClientEvents> implements Pop3Cl
     return this.#run(() => transaction.retr(this.#connection, msg));
   }
 
+  /** DELE: marks a message deleted (committed by QUIT only). */
   dele(msg: number): Promise<void> {
     return this.#run(() => transaction.simple(this.#connection, 'DELE', msg));
   }
 
+  /** RSET: unmarks every message marked deleted in this session. */
   rset(): Promise<void> {
     return this.#run(() => transaction.simple(this.#connection, 'RSET'));
   }
 
+  /** NOOP: keeps the connection alive. */
   noop(): Promise<void> {
     return this.#run(() => transaction.simple(this.#connection, 'NOOP'));
   }

@@ -17,7 +17,7 @@ export const DEFAULT_TIMEOUTS: Readonly<Pop3Timeouts> = Object.freeze({
 
 /**
  * Default bounds on what a POP3 server may send. Everything a server sends is untrusted input:
- * each bound turns into one error shape ({@link limitExceeded}) and ends the session.
+ * each bound turns into one error shape (`LIMIT_EXCEEDED`, see `limitExceeded`) and ends the session.
  *
  * @example
  * ```ts

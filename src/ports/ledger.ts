@@ -52,8 +52,11 @@ export interface CollectionLedger {
   apply(mailboxId: string, changes: readonly LedgerChange[]): Promise<void>;
   /** Removes everything about a mailbox entry (when the entry is removed). */
   clear(mailboxId: string): Promise<void>;
+  /** A mailbox entry's status, or undefined before its first session. */
   loadStatus(mailboxId: string): Promise<MailboxStatus | undefined>;
+  /** Replaces a mailbox entry's status (all fields). */
   saveStatus(status: MailboxStatus): Promise<void>;
+  /** Every saved status. */
   listStatus(): Promise<MailboxStatus[]>;
 }
 

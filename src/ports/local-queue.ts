@@ -70,6 +70,7 @@ export interface EnqueueResult {
  * ```
  */
 export interface LocalQueue {
+  /** Accepts one message durably, or rejects (see the interface comment). */
   enqueue(message: QueuedMessage): Promise<EnqueueResult>;
   /** Optional: whether a message with this idempotency key was already accepted. */
   has?(idempotencyKey: string): Promise<boolean>;

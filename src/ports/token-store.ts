@@ -29,9 +29,13 @@ export interface PendingGrant {
  * ship encrypt tokens at rest.
  */
 export interface TokenStore {
+  /** A mailbox entry's token set, or undefined. */
   getTokens(mailboxId: string): Promise<OAuthTokenSet | undefined>;
+  /** Saves (replaces) a mailbox entry's token set. */
   setTokens(mailboxId: string, tokens: OAuthTokenSet): Promise<void>;
+  /** Deletes a mailbox entry's tokens; none is no change. */
   deleteTokens(mailboxId: string): Promise<void>;
+  /** Saves a started grant under its `state` (replacing one with the same state). */
   putPendingGrant(grant: PendingGrant): Promise<void>;
   /** Returns and removes the pending grant in one step, so a `state` can be used once only. */
   takePendingGrant(state: string): Promise<PendingGrant | undefined>;

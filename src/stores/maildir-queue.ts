@@ -46,6 +46,7 @@ export interface MaildirQueueOptions {
 
 /** The Maildir {@link LocalQueue} returned by {@link maildirQueue}. */
 export interface MaildirQueue extends LocalQueue {
+  /** Writes the message into the recipient's Maildir (see {@link maildirQueue}). */
   enqueue(message: QueuedMessage): Promise<EnqueueResult>;
   has(idempotencyKey: string): Promise<boolean>;
   /** The Maildir a recipient's messages go to (absolute path). */

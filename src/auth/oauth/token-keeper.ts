@@ -8,7 +8,7 @@ import { clientParts, refreshTokens } from './token-endpoint.js';
 /** Default: refresh an access token when it has less than five minutes left. */
 export const DEFAULT_REFRESH_SKEW_MS = 5 * 60_000;
 
-/** Options of {@link TokenKeeper.getAccessToken}. */
+/** Options of `TokenKeeper.getAccessToken` (the OAuth service passes them through). */
 export interface GetAccessTokenOptions {
   /** Refresh even though the stored token has not expired (it was rejected). @default false */
   forceRefresh?: boolean;

@@ -42,6 +42,7 @@ export interface MemoryQueueOptions {
 
 /** The in-memory {@link LocalQueue}: for tests and small embeds. */
 export interface MemoryQueue extends LocalQueue {
+  /** Reads the message into memory and keeps it (see {@link memoryQueue}). */
   enqueue(message: QueuedMessage): Promise<EnqueueResult>;
   has(idempotencyKey: string): Promise<boolean>;
   /** Copies of the accepted messages, in the order they were accepted. */
