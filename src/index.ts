@@ -3,6 +3,7 @@
  * exactly once, byte for byte.
  *
  * @packageDocumentation
+ * @module multipop
  */
 export * from './auth/index.js';
 export * from './collect/index.js';

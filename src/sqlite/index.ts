@@ -3,5 +3,6 @@
  * secrets encrypted). Needs the optional peer dependency better-sqlite3 12.
  *
  * @packageDocumentation
+ * @module multipop/sqlite
  */
 export { openSqliteStore, SCHEMA_VERSION, type SqliteStore, type SqliteStoreOptions } from './store.js';

@@ -19,6 +19,7 @@
  * ```
  *
  * @packageDocumentation
+ * @module multipop/testing
  */
 
 export {
