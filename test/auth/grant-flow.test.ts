@@ -97,7 +97,7 @@ describe('Grant permission against a real authorization server (oidc-provider)',
     expect(fx.events).toEqual([{ type: 'granted', userId: USER, mailboxId: GMAIL_ENTRY }]);
 
     // The token is real: the server's introspection endpoint knows it and whose it is.
-    const introspection = await introspect(fx, stored!.accessToken);
+    const introspection = await fx.as.introspect(stored!.accessToken);
     expect(introspection).toMatchObject({
       active: true,
       sub: GMAIL_ACCOUNT,
@@ -121,7 +121,7 @@ describe('Grant permission against a real authorization server (oidc-provider)',
 
     const stored = await rememberTokens(GENERIC_ENTRY);
     expect(stored?.refreshToken).toBeTruthy();
-    expect(await introspect(fx, stored!.accessToken)).toMatchObject({
+    expect(await fx.as.introspect(stored!.accessToken)).toMatchObject({
       active: true,
       sub: GENERIC_ACCOUNT,
       client_id: 'corp-app',
@@ -347,16 +347,3 @@ describe('Grant permission against a real authorization server (oidc-provider)',
     });
   });
 });
-
-async function introspect(fx: OAuthFixture, token: string): Promise<Record<string, unknown>> {
-  const { clientId, clientSecret } = fx.as.introspectionClient;
-  const response = await fetch(fx.as.introspectionEndpoint, {
-    method: 'POST',
-    headers: {
-      authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: new URLSearchParams({ token }),
-  });
-  return (await response.json()) as Record<string, unknown>;
-}

@@ -113,17 +113,8 @@ describe('OAuth SASL forms on the wire', () => {
 
   /** The fake POP3 server accepts exactly the tokens the authorization server says are active for that user. */
   const introspectingCheck = async (user: string, token: string): Promise<boolean> => {
-    const { clientId, clientSecret } = fx.as.introspectionClient;
-    const response = await fetch(fx.as.introspectionEndpoint, {
-      method: 'POST',
-      headers: {
-        authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      body: new URLSearchParams({ token }),
-    });
-    const body = (await response.json()) as { active: boolean; sub?: string };
-    return body.active && body.sub === user;
+    const introspection = await fx.as.introspect(token);
+    return introspection.active && introspection.sub === user;
   };
 
   const entryOf = async (id: string) => (await fx.directory.getEntry(id))!.entry;

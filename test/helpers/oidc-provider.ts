@@ -9,9 +9,14 @@
  * token endpoint misbehave (429, 5xx, garbage, hang, reset) for error tests.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import Provider, { type ClientMetadata, type Configuration } from 'oidc-provider';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ClientMetadata, Provider } from 'oidc-provider';
+import {
+  INTERACTION_PREFIX,
+  type LocalOidcProvider,
+  readBody,
+  startLocalOidcProvider,
+} from '../support/local-oidc-provider.js';
 
 /** A confidential client registered at the test server. */
 export interface TestOAuthClient {
@@ -71,12 +76,15 @@ export interface TestOAuthServer {
   authorize(authorizationUrl: string, options: { account: string; decision?: ConsentDecision }): Promise<URL>;
   /** Destroys every grant of the account (its refresh tokens then fail with `invalid_grant`). */
   revokeGrants(account: string): Promise<number>;
+  /** Asks the introspection endpoint about a token, as Dovecot does (with the introspection client). */
+  introspect(token: string): Promise<TokenIntrospection>;
   /** Sets (or clears with `undefined`) a fault for the token endpoint. */
   setTokenFault(fault: TokenEndpointFault | undefined): void;
   stop(): Promise<void>;
 }
 
-const INTERACTION_PREFIX = '/interaction/';
+/** An introspection response (RFC 7662): `active`, and for an active token `sub`, `client_id`, `scope`, …. */
+export type TokenIntrospection = { active: boolean; sub?: string } & Record<string, unknown>;
 
 /**
  * Starts the test authorization server.
@@ -96,11 +104,9 @@ export async function startOidcProvider(options: TestOAuthServerOptions): Promis
     redirectUris: options.client?.redirectUris ?? ['https://mail.example.test/oauth/callback'],
     tokenEndpointAuthMethod: options.client?.tokenEndpointAuthMethod ?? 'client_secret_post',
   };
-  const introspectionClient = { clientId: 'dovecot', clientSecret: randomBytes(24).toString('base64url') };
-  const grantsByAccount = new Map<string, Set<string>>();
-  const sockets = new Set<Socket>();
   let tokenFault: TokenEndpointFault | undefined;
   let tokenRequests = 0;
+  let tokenPath: string | undefined;
 
   const toMetadata = (c: TestOAuthClient): ClientMetadata => ({
     client_id: c.clientId,
@@ -111,89 +117,47 @@ export async function startOidcProvider(options: TestOAuthServerOptions): Promis
     token_endpoint_auth_method: c.tokenEndpointAuthMethod ?? 'client_secret_post',
   });
 
-  const server: Server = createServer();
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const issuer = `http://127.0.0.1:${port}`;
-
-  const configuration: Configuration = {
-    clients: [
-      toMetadata(client),
-      ...(options.extraClients ?? []).map(toMetadata),
-      {
-        client_id: introspectionClient.clientId,
-        client_secret: introspectionClient.clientSecret,
-        redirect_uris: [],
-        grant_types: [],
-        response_types: [],
-        token_endpoint_auth_method: 'client_secret_basic',
-      },
-    ],
-    findAccount: (_ctx, id) =>
-      accounts.has(id) ? { accountId: id, claims: () => ({ sub: id }) } : undefined,
-    scopes: ['openid', 'offline_access', ...(options.scopes ?? [])],
-    pkce: { required: () => true },
-    features: {
-      devInteractions: { enabled: false },
-      // Dovecot's client may introspect any token; a client only its own.
-      introspection: {
-        enabled: true,
-        allowedPolicy: (_ctx, caller, token) =>
-          caller.clientId === introspectionClient.clientId || caller.clientId === token.clientId,
-      },
-      revocation: { enabled: true },
-    },
-    // Real servers issue refresh tokens to this kind of app whenever consent was given.
-    issueRefreshToken: (_ctx, c) => c.grantTypeAllowed('refresh_token'),
-    rotateRefreshToken: () => options.rotateRefreshTokens === true,
-    ttl: {
-      AccessToken: options.accessTokenTtlSeconds ?? 3600,
-      AuthorizationCode: 60,
-      Grant: 14 * 24 * 3600,
-      Interaction: 600,
-      RefreshToken: 14 * 24 * 3600,
-      Session: 3600,
-    },
-    interactions: { url: (_ctx, interaction) => `${INTERACTION_PREFIX}${interaction.uid}` },
-    cookies: { keys: [randomBytes(16).toString('hex')] },
-    // Keep the test output quiet: errors reach the test through HTTP responses.
-    renderError: (ctx, out) => {
-      ctx.type = 'application/json';
-      ctx.body = out;
-    },
-  };
-  const provider = new Provider(issuer, configuration);
-  const providerHandler = provider.callback();
-  const paths = {
-    token: new URL(String(provider.urlFor('token'))).pathname,
-  };
-
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    if (req.method === 'POST' && path === paths.token) {
+  const oidc = await startLocalOidcProvider({
+    clients: [toMetadata(client), ...(options.extraClients ?? []).map(toMetadata)],
+    hasAccount: (id) => accounts.has(id),
+    scopes: options.scopes ?? [],
+    accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 3600,
+    grantTtlSeconds: 14 * 24 * 3600,
+    rotateRefreshTokens: options.rotateRefreshTokens === true,
+    handleInteraction,
+    intercept: (req, res, { provider }) => {
+      tokenPath ??= new URL(String(provider.urlFor('token'))).pathname;
+      const path = (req.url ?? '/').split('?')[0] ?? '/';
+      if (req.method !== 'POST' || path !== tokenPath) return false;
       tokenRequests += 1;
-      if (tokenFault !== undefined) {
-        injectFault(tokenFault, req, res);
-        return;
-      }
-    }
-    if (path.startsWith(INTERACTION_PREFIX)) {
-      handleInteraction(req, res).catch((err: unknown) => {
-        res.statusCode = 500;
-        res.end(String(err));
-      });
-      return;
-    }
-    providerHandler(req, res);
+      if (tokenFault === undefined) return false;
+      injectFault(tokenFault, req, res);
+      return true;
+    },
   });
+  const { issuer, provider, introspectionClient } = oidc;
+  const introspectionEndpoint = String(provider.urlFor('introspection'));
+
+  async function introspect(token: string): Promise<TokenIntrospection> {
+    const { clientId, clientSecret } = introspectionClient;
+    const response = await fetch(introspectionEndpoint, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({ token }),
+    });
+    return (await response.json()) as TokenIntrospection;
+  }
 
   /** Our own login/consent screens, reduced to the decisions (JSON in, redirects out). */
-  async function handleInteraction(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const details = await provider.interactionDetails(req, res);
+  async function handleInteraction(
+    req: IncomingMessage,
+    res: ServerResponse,
+    screens: LocalOidcProvider,
+  ): Promise<void> {
+    const details = await screens.provider.interactionDetails(req, res);
     const action = (req.url ?? '').slice(INTERACTION_PREFIX.length).split('?')[0]?.split('/')[1];
     if (req.method === 'GET' && action === undefined) {
       res.setHeader('content-type', 'application/json');
@@ -208,45 +172,10 @@ export async function startOidcProvider(options: TestOAuthServerOptions): Promis
         res.end('unknown account');
         return;
       }
-      await provider.interactionFinished(
-        req,
-        res,
-        { login: { accountId: account } },
-        { mergeWithLastSubmission: false },
-      );
-      return;
+      return screens.finishLogin(req, res, account);
     }
-    if (action === 'abort') {
-      await provider.interactionFinished(
-        req,
-        res,
-        { error: 'access_denied', error_description: 'End-User aborted interaction' },
-        { mergeWithLastSubmission: false },
-      );
-      return;
-    }
-    if (action === 'confirm') {
-      const accountId = details.session?.accountId;
-      const clientId = String(details.params['client_id']);
-      if (accountId === undefined) throw new Error('consent without a signed-in account');
-      const grant = details.grantId
-        ? await provider.Grant.find(details.grantId)
-        : new provider.Grant({ accountId, clientId });
-      if (!grant) throw new Error('grant vanished during the interaction');
-      const promptDetails = details.prompt.details as { missingOIDCScope?: string[] };
-      if (promptDetails.missingOIDCScope) grant.addOIDCScope(promptDetails.missingOIDCScope.join(' '));
-      const grantId = await grant.save();
-      const known = grantsByAccount.get(accountId) ?? new Set<string>();
-      known.add(grantId);
-      grantsByAccount.set(accountId, known);
-      await provider.interactionFinished(
-        req,
-        res,
-        { consent: { grantId } },
-        { mergeWithLastSubmission: true },
-      );
-      return;
-    }
+    if (action === 'abort') return screens.finishDenied(req, res, 'End-User aborted interaction');
+    if (action === 'confirm') return screens.finishConsent(req, res, details);
     res.statusCode = 404;
     res.end('unknown interaction action');
   }
@@ -322,25 +251,11 @@ export async function startOidcProvider(options: TestOAuthServerOptions): Promis
     throw new Error('too many redirects in the authorization journey');
   }
 
-  async function revokeGrants(account: string): Promise<number> {
-    const ids = grantsByAccount.get(account) ?? new Set<string>();
-    let destroyed = 0;
-    for (const id of ids) {
-      const grant = await provider.Grant.find(id);
-      if (grant) {
-        await grant.destroy();
-        destroyed += 1;
-      }
-    }
-    grantsByAccount.delete(account);
-    return destroyed;
-  }
-
   return {
     issuer,
     authorizationEndpoint: String(provider.urlFor('authorization')),
     tokenEndpoint: String(provider.urlFor('token')),
-    introspectionEndpoint: String(provider.urlFor('introspection')),
+    introspectionEndpoint,
     revocationEndpoint: String(provider.urlFor('revocation')),
     client,
     introspectionClient,
@@ -349,24 +264,13 @@ export async function startOidcProvider(options: TestOAuthServerOptions): Promis
       return tokenRequests;
     },
     authorize,
-    revokeGrants,
+    revokeGrants: oidc.revokeGrants,
+    introspect,
     setTokenFault: (fault) => {
       tokenFault = fault;
     },
-    stop: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    stop: oidc.stop,
   };
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
 
 /** Just enough of a browser's cookie handling: name, path, expiry by Max-Age/Expires. */

@@ -5,14 +5,18 @@
  *
  * `test/helpers/oidc-provider.ts` answers its interaction routes with JSON for a browser-less
  * user agent; a browser needs forms, so this helper has its own interaction pages. The rest
- * matches that helper: a confidential client, PKCE (S256) required, refresh tokens, an
- * introspection endpoint and client for Dovecot's oauth2 passdb, and revoking an account's
- * grants (what a user does at myaccount.google.com).
+ * is shared with that helper (`test/support/local-oidc-provider.ts`): a confidential client, PKCE
+ * (S256) required, refresh tokens, an introspection endpoint and client for Dovecot's oauth2
+ * passdb, and revoking an account's grants (what a user does at myaccount.google.com).
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import Provider, { type Configuration } from 'oidc-provider';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  INTERACTION_PREFIX,
+  type LocalOidcProvider,
+  readBody,
+  startLocalOidcProvider,
+} from '../../support/local-oidc-provider.js';
 
 /** Options of {@link startBrowserAuthorizationServer}. */
 export interface BrowserAuthorizationServerOptions {
@@ -40,8 +44,6 @@ export interface BrowserAuthorizationServer {
   stop(): Promise<void>;
 }
 
-const INTERACTION = '/interaction/';
-
 /**
  * Starts the server.
  *
@@ -56,88 +58,17 @@ export async function startBrowserAuthorizationServer(
   options: BrowserAuthorizationServerOptions,
 ): Promise<BrowserAuthorizationServer> {
   const client = { clientId: 'webmail-app', clientSecret: randomBytes(24).toString('base64url') };
-  const introspectionClient = { clientId: 'dovecot', clientSecret: randomBytes(24).toString('base64url') };
-  const grants = new Map<string, Set<string>>();
-  const sockets = new Set<Socket>();
   let failedLogins = 0;
 
-  const server = createServer();
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-
-  const configuration: Configuration = {
-    clients: [
-      {
-        client_id: client.clientId,
-        client_secret: client.clientSecret,
-        client_name: 'Example Webmail',
-        redirect_uris: options.redirectUris,
-        grant_types: ['authorization_code', 'refresh_token'],
-        response_types: ['code'],
-        token_endpoint_auth_method: 'client_secret_post',
-      },
-      {
-        client_id: introspectionClient.clientId,
-        client_secret: introspectionClient.clientSecret,
-        redirect_uris: [],
-        grant_types: [],
-        response_types: [],
-        token_endpoint_auth_method: 'client_secret_basic',
-      },
-    ],
-    findAccount: (_ctx, id) =>
-      Object.hasOwn(options.accounts, id) ? { accountId: id, claims: () => ({ sub: id }) } : undefined,
-    scopes: ['openid', 'offline_access', ...(options.scopes ?? ['pop'])],
-    pkce: { required: () => true },
-    features: {
-      devInteractions: { enabled: false },
-      introspection: {
-        enabled: true,
-        allowedPolicy: (_ctx, caller, token) =>
-          caller.clientId === introspectionClient.clientId || caller.clientId === token.clientId,
-      },
-      revocation: { enabled: true },
-    },
-    issueRefreshToken: (_ctx, c) => c.grantTypeAllowed('refresh_token'),
-    ttl: {
-      AccessToken: 3600,
-      AuthorizationCode: 60,
-      Grant: 24 * 3600,
-      Interaction: 600,
-      RefreshToken: 24 * 3600,
-      Session: 3600,
-    },
-    interactions: { url: (_ctx, interaction) => `${INTERACTION}${interaction.uid}` },
-    cookies: { keys: [randomBytes(16).toString('hex')] },
-    renderError: (ctx, out) => {
-      ctx.type = 'application/json';
-      ctx.body = out;
-    },
-  };
-  const provider = new Provider(issuer, configuration);
-  const callback = provider.callback();
-
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    if ((req.url ?? '').startsWith(INTERACTION)) {
-      interaction(req, res).catch((err: unknown) => {
-        res.statusCode = 500;
-        res.setHeader('content-type', 'text/plain');
-        res.end(String(err));
-      });
-      return;
-    }
-    callback(req, res);
-  });
-
   // GET /interaction/:uid shows the page for the prompt; POST …/login, …/confirm, …/abort decide.
-  async function interaction(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const details = await provider.interactionDetails(req, res);
-    const [uid, action] = (req.url ?? '').slice(INTERACTION.length).split('?')[0]!.split('/');
-    const base = `${INTERACTION}${uid}`;
+  async function interaction(
+    req: IncomingMessage,
+    res: ServerResponse,
+    oidc: LocalOidcProvider,
+  ): Promise<void> {
+    const details = await oidc.provider.interactionDetails(req, res);
+    const [uid, action] = (req.url ?? '').slice(INTERACTION_PREFIX.length).split('?')[0]!.split('/');
+    const base = `${INTERACTION_PREFIX}${uid}`;
     if (req.method === 'GET' && action === undefined) {
       const clientId = String(details.params['client_id']);
       const scopes = String(details.params['scope'] ?? '')
@@ -155,72 +86,42 @@ export async function startBrowserAuthorizationServer(
         failedLogins += 1;
         return page(res, 401, loginPage(base, account, 'Wrong account or password.'));
       }
-      await provider.interactionFinished(
-        req,
-        res,
-        { login: { accountId: account } },
-        { mergeWithLastSubmission: false },
-      );
-      return;
+      return oidc.finishLogin(req, res, account);
     }
-    if (action === 'abort') {
-      await provider.interactionFinished(
-        req,
-        res,
-        { error: 'access_denied', error_description: 'The user declined' },
-        { mergeWithLastSubmission: false },
-      );
-      return;
-    }
-    if (action === 'confirm') {
-      const accountId = details.session?.accountId;
-      if (accountId === undefined) throw new Error('consent without a signed-in account');
-      const clientId = String(details.params['client_id']);
-      // A grant revoked in the meantime is gone: start a new one then.
-      const existing = details.grantId ? await provider.Grant.find(details.grantId) : undefined;
-      const grant = existing ?? new provider.Grant({ accountId, clientId });
-      const missing = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
-      if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
-      if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
-      const grantId = await grant.save();
-      const known = grants.get(accountId) ?? new Set<string>();
-      known.add(grantId);
-      grants.set(accountId, known);
-      await provider.interactionFinished(
-        req,
-        res,
-        { consent: { grantId } },
-        { mergeWithLastSubmission: true },
-      );
-      return;
-    }
+    if (action === 'abort') return oidc.finishDenied(req, res, 'The user declined');
+    if (action === 'confirm') return oidc.finishConsent(req, res, details);
     page(res, 404, '<p>Unknown step</p>');
   }
 
+  const oidc = await startLocalOidcProvider({
+    clients: [
+      {
+        client_id: client.clientId,
+        client_secret: client.clientSecret,
+        client_name: 'Example Webmail',
+        redirect_uris: options.redirectUris,
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'client_secret_post',
+      },
+    ],
+    hasAccount: (id) => Object.hasOwn(options.accounts, id),
+    scopes: options.scopes ?? ['pop'],
+    accessTokenTtlSeconds: 3600,
+    grantTtlSeconds: 24 * 3600,
+    handleInteraction: interaction,
+  });
+
   return {
-    issuer,
-    introspectionEndpoint: String(provider.urlFor('introspection')),
+    issuer: oidc.issuer,
+    introspectionEndpoint: String(oidc.provider.urlFor('introspection')),
     client,
-    introspectionClient,
+    introspectionClient: oidc.introspectionClient,
     get failedLogins() {
       return failedLogins;
     },
-    async revokeGrants(account) {
-      let destroyed = 0;
-      for (const id of grants.get(account) ?? []) {
-        const grant = await provider.Grant.find(id);
-        if (grant) {
-          await grant.destroy();
-          destroyed += 1;
-        }
-      }
-      grants.delete(account);
-      return destroyed;
-    },
-    stop: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    revokeGrants: oidc.revokeGrants,
+    stop: oidc.stop,
   };
 }
 
@@ -273,13 +174,4 @@ function page(res: ServerResponse, status: number, body: string): void {
 
 function escapeText(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
