@@ -18,25 +18,22 @@
  * await courier.stop();
  * ```
  */
-import { access, chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { access, chown, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePorts, waitForPort } from '../free-port.js';
-import { deliverToMaildir, makeMaildir, readMaildir } from '../maildir.js';
+import { makeMaildir } from '../maildir.js';
 import { localhostCertificate } from '../self-signed-cert.js';
-import { crlfToLf, lfToCrlf } from './line-endings.js';
-import { packageVersion, serverPrograms, unavailableReason } from './paths.js';
+import { lfMaildirMailboxes } from './lf-maildir-mailboxes.js';
 import {
-  retryOnPortClash,
-  runCommand,
-  sleep,
-  spawnServer,
-  stopServer,
-  systemAccount,
-  tailFile,
-} from './process.js';
+  plainAndTlsPorts,
+  readLogs,
+  startInPrivateDir,
+  stopAndRemove,
+  waitUntilListening,
+} from './lifecycle.js';
+import { packageVersion, serverPrograms } from './paths.js';
+import { runCommand, sleep, spawnServer, systemAccount } from './process.js';
 import type { InteropServer, InteropServerOptions } from './types.js';
-import { checkUsers, knownUser } from './users.js';
+import { knownUser } from './users.js';
 
 /** The paths compiled into Courier's authentication library. */
 const SYSTEM_CONFIG_DIR = '/etc/courier';
@@ -51,18 +48,14 @@ const SYSTEM_AUTHDAEMON_DIR = '/run/courier/authdaemon';
  * ```
  */
 export function startCourier(options: InteropServerOptions): Promise<InteropServer> {
-  return retryOnPortClash(() => startCourierOnce(options));
+  return startInPrivateDir('courier', 'Courier', options, (dir) => startCourierIn(dir, options));
 }
 
-async function startCourierOnce(options: InteropServerOptions): Promise<InteropServer> {
-  const reason = unavailableReason('courier');
-  if (reason) throw new Error(`Courier cannot run here: ${reason}`);
-  checkUsers(options.users, 'Courier');
+async function startCourierIn(dir: string, options: InteropServerOptions): Promise<InteropServer> {
   const programs = serverPrograms.courier;
   const courier = systemAccount('courier');
   const owner = systemAccount('nobody');
   const cert = await localhostCertificate();
-  const dir = await mkdtemp(join(tmpdir(), 'multipop-courier-'));
   const paths = {
     etc: join(dir, 'etc'),
     authdaemon: join(dir, 'authdaemon'),
@@ -74,119 +67,90 @@ async function startCourierOnce(options: InteropServerOptions): Promise<InteropS
     popsLog: join(dir, 'pop3s.log'),
   };
   const maildir = (user: string) => join(paths.home, user, 'Maildir');
-  try {
-    const [port, tlsPort] = await freePorts(2);
-    if (port === undefined || tlsPort === undefined) throw new Error('no free ports');
-    await chmod(dir, 0o755);
-    await runCommand('cp', ['-a', `${SYSTEM_CONFIG_DIR}/.`, `${paths.etc}/`]);
-    await writeFile(join(paths.etc, 'authdaemonrc'), authdaemonrc(), { mode: 0o640 });
-    await chown(join(paths.etc, 'authdaemonrc'), 0, courier.gid);
-    await mkdir(paths.authdaemon, { mode: 0o750 });
-    await chown(paths.authdaemon, courier.uid, courier.gid);
-    await writeFile(paths.pem, cert.certPem + cert.keyPem, { mode: 0o600 });
-    await chown(paths.pem, courier.uid, courier.gid);
+  const { port, tlsPort } = await plainAndTlsPorts();
+  await runCommand('cp', ['-a', `${SYSTEM_CONFIG_DIR}/.`, `${paths.etc}/`]);
+  await writeFile(join(paths.etc, 'authdaemonrc'), authdaemonrc(), { mode: 0o640 });
+  await chown(join(paths.etc, 'authdaemonrc'), 0, courier.gid);
+  await mkdir(paths.authdaemon, { mode: 0o750 });
+  await chown(paths.authdaemon, courier.uid, courier.gid);
+  await writeFile(paths.pem, cert.certPem + cert.keyPem, { mode: 0o600 });
+  await chown(paths.pem, courier.uid, courier.gid);
 
-    await mkdir(paths.home, { mode: 0o755 });
-    const lines: string[] = [];
-    for (const user of options.users) {
-      const home = join(paths.home, user.name);
-      await makeMaildir(maildir(user.name), paths.home, owner);
-      await chown(paths.home, 0, 0);
-      const systempw = (
-        await runCommand(programs.openssl, ['passwd', '-6', '-stdin'], { input: `${user.password}\n` })
-      ).stdout.trim();
-      const hmac = (
-        await runCommand(programs.userdbpw, ['-hmac-md5'], { input: `${user.password}\n${user.password}\n` })
-      ).stdout.trim();
-      const fields = [
-        `uid=${owner.uid}`,
-        `gid=${owner.gid}`,
-        `home=${home}`,
-        `mail=${maildir(user.name)}`,
-        `systempw=${systempw}`,
-        `hmac-md5pw=${hmac}`,
-      ];
-      lines.push(`${user.name}\t${fields.join('|')}`);
-    }
-    const userdb = join(paths.etc, 'userdb');
-    await rm(userdb, { recursive: true, force: true });
-    await writeFile(userdb, `${lines.join('\n')}\n`, { mode: 0o600 });
-    await runCommand(programs.makeuserdb, ['-f', userdb]);
-
-    await writeFile(paths.script, superviseScript(paths, port, tlsPort), { mode: 0o700 });
-    const supervisor = spawnServer(
-      programs.unshare,
-      ['-m', '--propagation', 'private', 'sh', paths.script],
-      paths.log,
-      dir,
-    );
-    try {
-      await waitForFile(join(paths.authdaemon, 'socket'), 10_000, supervisor.hasExited);
-      await waitForPort(port, 10_000);
-      await waitForPort(tlsPort, 10_000);
-    } catch (err) {
-      await stopServer(supervisor);
-      throw new Error(`Courier did not start: ${(err as Error).message}\n${await tailFile(paths.log)}`);
-    }
-
-    let sequence = 0;
-    let stopped: Promise<void> | undefined;
-    return {
-      name: 'courier',
-      label: `Courier POP3 ${packageVersion('courier')}`,
-      host: '127.0.0.1',
-      port,
-      tlsPort,
-      caPem: cert.certPem,
-      capabilities: {
-        capa: true,
-        stls: true,
-        implicitTls: true,
-        apop: false,
-        sasl: ['PLAIN', 'LOGIN', 'CRAM-MD5'],
-        uidl: true,
-        top: true,
-        pipelining: true,
-        respCodes: false,
-        utf8: true,
-      },
-      quirks: [
-        'Commands pipelined behind PASS/AUTH are lost: the login process reads them and then execs the mail process, so the client must wait for the login reply before sending more (PIPELINING is advertised all the same).',
-        'A message with 8-bit header bytes is replaced by a "Cannot display Unicode content" wrapper (message/global attachment) unless the client sent `UTF8` (RFC 6856) first; the body alone is served intact.',
-        'Mail is stored with LF line ends and served with CRLF; the LIST reply text is `+OK POP3 clients that break here, they violate STD53.`, RETR says `+OK N octets follow.`',
-        'UIDL is `UID<n>-<uidvalidity>`; `LOGIN-DELAY 10` is advertised but not enforced.',
-        'QUIT is answered (`+OK Bye-bye.`) before the messages marked with DELE are removed: for a moment afterwards the Maildir still holds them.',
-        'A failed login is answered only after a 5 s delay; `MAXPERIP` (default 4) limits parallel connections from one address.',
-      ],
-      dir,
-      loginName: (user) => knownUser(options.users, user, 'Courier').name,
-      async seed(user, messages) {
-        knownUser(options.users, user, 'Courier');
-        const stored = messages.map((message) => crlfToLf(message, 'Courier'));
-        await deliverToMaildir(maildir(user), stored, () => sequence++, owner);
-      },
-      async messages(user) {
-        knownUser(options.users, user, 'Courier');
-        return (await readMaildir(maildir(user))).map(lfToCrlf);
-      },
-      async logText() {
-        const parts = await Promise.all(
-          [paths.log, paths.popLog, paths.popsLog].map((p) => readFile(p, 'utf8').catch(() => '')),
-        );
-        return parts.join('\n');
-      },
-      stop() {
-        stopped ??= (async () => {
-          await stopServer(supervisor);
-          await rm(dir, { recursive: true, force: true });
-        })();
-        return stopped;
-      },
-    };
-  } catch (err) {
-    await rm(dir, { recursive: true, force: true });
-    throw err;
+  await mkdir(paths.home, { mode: 0o755 });
+  const lines: string[] = [];
+  for (const user of options.users) {
+    const home = join(paths.home, user.name);
+    await makeMaildir(maildir(user.name), paths.home, owner);
+    await chown(paths.home, 0, 0);
+    const systempw = (
+      await runCommand(programs.openssl, ['passwd', '-6', '-stdin'], { input: `${user.password}\n` })
+    ).stdout.trim();
+    const hmac = (
+      await runCommand(programs.userdbpw, ['-hmac-md5'], { input: `${user.password}\n${user.password}\n` })
+    ).stdout.trim();
+    const fields = [
+      `uid=${owner.uid}`,
+      `gid=${owner.gid}`,
+      `home=${home}`,
+      `mail=${maildir(user.name)}`,
+      `systempw=${systempw}`,
+      `hmac-md5pw=${hmac}`,
+    ];
+    lines.push(`${user.name}\t${fields.join('|')}`);
   }
+  const userdb = join(paths.etc, 'userdb');
+  await rm(userdb, { recursive: true, force: true });
+  await writeFile(userdb, `${lines.join('\n')}\n`, { mode: 0o600 });
+  await runCommand(programs.makeuserdb, ['-f', userdb]);
+
+  await writeFile(paths.script, superviseScript(paths, port, tlsPort), { mode: 0o700 });
+  const supervisor = spawnServer(
+    programs.unshare,
+    ['-m', '--propagation', 'private', 'sh', paths.script],
+    paths.log,
+    dir,
+  );
+  await waitUntilListening(supervisor, {
+    label: 'Courier',
+    log: paths.log,
+    ports: [port, tlsPort],
+    // The listeners cannot log anyone in before authdaemond has its socket.
+    firstReady: () => waitForFile(join(paths.authdaemon, 'socket'), 10_000, supervisor.hasExited),
+  });
+
+  return {
+    name: 'courier',
+    label: `Courier POP3 ${packageVersion('courier')}`,
+    host: '127.0.0.1',
+    port,
+    tlsPort,
+    caPem: cert.certPem,
+    capabilities: {
+      capa: true,
+      stls: true,
+      implicitTls: true,
+      apop: false,
+      sasl: ['PLAIN', 'LOGIN', 'CRAM-MD5'],
+      uidl: true,
+      top: true,
+      pipelining: true,
+      respCodes: false,
+      utf8: true,
+    },
+    quirks: [
+      'Commands pipelined behind PASS/AUTH are lost: the login process reads them and then execs the mail process, so the client must wait for the login reply before sending more (PIPELINING is advertised all the same).',
+      'A message with 8-bit header bytes is replaced by a "Cannot display Unicode content" wrapper (message/global attachment) unless the client sent `UTF8` (RFC 6856) first; the body alone is served intact.',
+      'Mail is stored with LF line ends and served with CRLF; the LIST reply text is `+OK POP3 clients that break here, they violate STD53.`, RETR says `+OK N octets follow.`',
+      'UIDL is `UID<n>-<uidvalidity>`; `LOGIN-DELAY 10` is advertised but not enforced.',
+      'QUIT is answered (`+OK Bye-bye.`) before the messages marked with DELE are removed: for a moment afterwards the Maildir still holds them.',
+      'A failed login is answered only after a 5 s delay; `MAXPERIP` (default 4) limits parallel connections from one address.',
+    ],
+    dir,
+    loginName: (user) => knownUser(options.users, user, 'Courier').name,
+    ...lfMaildirMailboxes('Courier', options.users, maildir, owner),
+    logText: () => readLogs(paths.log, paths.popLog, paths.popsLog),
+    stop: stopAndRemove(supervisor, dir),
+  };
 }
 
 /** authdaemonrc: only the private userdb, one worker (a test never needs more). */

@@ -17,16 +17,21 @@
  * await cyrus.stop();
  * ```
  */
-import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chown, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePorts, waitForPort } from '../free-port.js';
 import { localhostCertificate } from '../self-signed-cert.js';
-import { packageVersion, serverPrograms, unavailableReason } from './paths.js';
-import { retryOnPortClash, runCommand, spawnServer, stopServer, systemAccount, tailFile } from './process.js';
+import {
+  plainAndTlsPorts,
+  readLogs,
+  startInPrivateDir,
+  stopAndRemove,
+  waitUntilListening,
+} from './lifecycle.js';
+import { packageVersion, serverPrograms } from './paths.js';
+import { runCommand, spawnServer, systemAccount } from './process.js';
 import { loginOnce } from './raw-pop3.js';
 import type { InteropServer, InteropServerOptions } from './types.js';
-import { checkUsers, knownUser } from './users.js';
+import { knownUser } from './users.js';
 
 const SERVER_NAME = 'localhost';
 
@@ -39,17 +44,13 @@ const SERVER_NAME = 'localhost';
  * ```
  */
 export function startCyrus(options: InteropServerOptions): Promise<InteropServer> {
-  return retryOnPortClash(() => startCyrusOnce(options));
+  return startInPrivateDir('cyrus', 'Cyrus', options, (dir) => startCyrusIn(dir, options));
 }
 
-async function startCyrusOnce(options: InteropServerOptions): Promise<InteropServer> {
-  const reason = unavailableReason('cyrus');
-  if (reason) throw new Error(`Cyrus cannot run here: ${reason}`);
-  checkUsers(options.users, 'Cyrus');
+async function startCyrusIn(dir: string, options: InteropServerOptions): Promise<InteropServer> {
   const programs = serverPrograms.cyrus;
   const cyrus = systemAccount('cyrus');
   const cert = await localhostCertificate();
-  const dir = await mkdtemp(join(tmpdir(), 'multipop-cyrus-'));
   const paths = {
     imapd: join(dir, 'imapd.conf'),
     cyrusConf: join(dir, 'cyrus.conf'),
@@ -62,122 +63,101 @@ async function startCyrusOnce(options: InteropServerOptions): Promise<InteropSer
     pid: join(dir, 'master.pid'),
     log: join(dir, 'master.log'),
   };
-  try {
-    const [port, tlsPort] = await freePorts(2);
-    if (port === undefined || tlsPort === undefined) throw new Error('no free ports');
-    await chmod(dir, 0o755);
-    for (const sub of [paths.config, paths.spool, paths.sockets]) await mkdir(sub);
-    await writeFile(paths.cert, cert.certPem, { mode: 0o644 });
-    await writeFile(paths.key, cert.keyPem, { mode: 0o600 });
-    await writeFile(paths.imapd, imapdConf(paths));
-    await writeFile(paths.cyrusConf, cyrusConf(paths.imapd, port, tlsPort));
-    for (const user of options.users) {
-      await runCommand(programs.saslpasswd2, ['-p', '-c', '-f', paths.sasldb, '-u', SERVER_NAME, user.name], {
-        input: user.password,
-      });
-    }
-    // cyrmaster drops to `cyrus`, which must own everything it writes and reads.
-    await runCommand('chown', ['-R', `${cyrus.uid}:${cyrus.gid}`, dir]);
-    await chown(dir, 0, 0);
-
-    const master = spawnServer(
-      programs.master,
-      ['-C', paths.imapd, '-M', paths.cyrusConf, '-p', paths.pid, '-D'],
-      paths.log,
-      dir,
-    );
-    try {
-      await waitForPort(port, 10_000);
-      await waitForPort(tlsPort, 10_000);
-    } catch (err) {
-      await stopServer(master);
-      throw new Error(`Cyrus did not start: ${(err as Error).message}\n${await tailFile(paths.log)}`);
-    }
-
-    const asCyrus = { uid: cyrus.uid, gid: cyrus.gid };
-    const mailboxPath = async (user: string): Promise<string | undefined> => {
-      const result = await runCommand(programs.mbpath, ['-C', paths.imapd, `user/${user}`], {
-        ...asCyrus,
-        allowFailure: true,
-      });
-      return result.code === 0 ? result.stdout.trim() : undefined;
-    };
-    /** The live UIDs (POP3 order) and the mailbox's last UID, from `mbexamine`. */
-    const examine = async (user: string) => {
-      const { stdout } = await runCommand(programs.mbexamine, ['-C', paths.imapd, `user/${user}`], asCyrus);
-      const lastUid = Number(/Last UID: (\d+)/.exec(stdout)?.[1] ?? Number.NaN);
-      if (!Number.isInteger(lastUid))
-        throw new Error(`Cyrus: cannot read the last UID of ${user}:\n${stdout}`);
-      const uids = [...stdout.matchAll(/^\d+> UID:0*(\d+)/gm)].map((match) => Number(match[1]));
-      return { lastUid, uids };
-    };
-
-    let stopped: Promise<void> | undefined;
-    return {
-      name: 'cyrus',
-      label: `Cyrus pop3d ${packageVersion('cyrus')}`,
-      host: '127.0.0.1',
-      port,
-      tlsPort,
-      caPem: cert.certPem,
-      capabilities: {
-        capa: true,
-        stls: true,
-        implicitTls: true,
-        apop: true,
-        sasl: ['PLAIN', 'LOGIN', 'CRAM-MD5'],
-        uidl: true,
-        top: true,
-        pipelining: true,
-        respCodes: true,
-        utf8: false,
-      },
-      quirks: [
-        'USER accepts any name (`+OK Name is a valid mailbox`); a wrong user is only refused at PASS.',
-        'The PASS reply carries a session id (`+OK Mailbox locked and ready SESSIONID=<…>`).',
-        'UIDL is `<uidvalidity>.<uid>`; the CAPA advertises `EXPIRE NEVER` and `LOGIN-DELAY 0`.',
-        'A failed login is answered only after a 3 s delay.',
-        'Mail delivered through its lmtpd has 8-bit header bytes replaced by "X" unless `munge8bit: no`; POP3 itself serves what is stored.',
-      ],
-      dir,
-      loginName: (user) => knownUser(options.users, user, 'Cyrus').name,
-      async seed(user, messages) {
-        const account = knownUser(options.users, user, 'Cyrus');
-        let folder = await mailboxPath(user);
-        if (folder === undefined) {
-          await loginOnce({ port }, account.name, account.password);
-          folder = await mailboxPath(user);
-          if (folder === undefined) throw new Error(`Cyrus did not create the INBOX of ${user}`);
-        }
-        let uid = (await examine(user)).lastUid;
-        for (const message of messages) {
-          uid++;
-          const file = join(folder, `${uid}.`);
-          await writeFile(file, message, { mode: 0o600 });
-          await chown(file, cyrus.uid, cyrus.gid);
-        }
-        await runCommand(programs.reconstruct, ['-C', paths.imapd, `user/${user}`], asCyrus);
-      },
-      async messages(user) {
-        knownUser(options.users, user, 'Cyrus');
-        const folder = await mailboxPath(user);
-        if (folder === undefined) return [];
-        const { uids } = await examine(user);
-        return Promise.all(uids.map((uid) => readFile(join(folder, `${uid}.`))));
-      },
-      logText: () => readFile(paths.log, 'utf8').catch(() => ''),
-      stop() {
-        stopped ??= (async () => {
-          await stopServer(master);
-          await rm(dir, { recursive: true, force: true });
-        })();
-        return stopped;
-      },
-    };
-  } catch (err) {
-    await rm(dir, { recursive: true, force: true });
-    throw err;
+  const { port, tlsPort } = await plainAndTlsPorts();
+  for (const sub of [paths.config, paths.spool, paths.sockets]) await mkdir(sub);
+  await writeFile(paths.cert, cert.certPem, { mode: 0o644 });
+  await writeFile(paths.key, cert.keyPem, { mode: 0o600 });
+  await writeFile(paths.imapd, imapdConf(paths));
+  await writeFile(paths.cyrusConf, cyrusConf(paths.imapd, port, tlsPort));
+  for (const user of options.users) {
+    await runCommand(programs.saslpasswd2, ['-p', '-c', '-f', paths.sasldb, '-u', SERVER_NAME, user.name], {
+      input: user.password,
+    });
   }
+  // cyrmaster drops to `cyrus`, which must own everything it writes and reads.
+  await runCommand('chown', ['-R', `${cyrus.uid}:${cyrus.gid}`, dir]);
+  await chown(dir, 0, 0);
+
+  const master = spawnServer(
+    programs.master,
+    ['-C', paths.imapd, '-M', paths.cyrusConf, '-p', paths.pid, '-D'],
+    paths.log,
+    dir,
+  );
+  await waitUntilListening(master, { label: 'Cyrus', log: paths.log, ports: [port, tlsPort] });
+
+  const asCyrus = { uid: cyrus.uid, gid: cyrus.gid };
+  const mailboxPath = async (user: string): Promise<string | undefined> => {
+    const result = await runCommand(programs.mbpath, ['-C', paths.imapd, `user/${user}`], {
+      ...asCyrus,
+      allowFailure: true,
+    });
+    return result.code === 0 ? result.stdout.trim() : undefined;
+  };
+  /** The live UIDs (POP3 order) and the mailbox's last UID, from `mbexamine`. */
+  const examine = async (user: string) => {
+    const { stdout } = await runCommand(programs.mbexamine, ['-C', paths.imapd, `user/${user}`], asCyrus);
+    const lastUid = Number(/Last UID: (\d+)/.exec(stdout)?.[1] ?? Number.NaN);
+    if (!Number.isInteger(lastUid)) throw new Error(`Cyrus: cannot read the last UID of ${user}:\n${stdout}`);
+    const uids = [...stdout.matchAll(/^\d+> UID:0*(\d+)/gm)].map((match) => Number(match[1]));
+    return { lastUid, uids };
+  };
+
+  return {
+    name: 'cyrus',
+    label: `Cyrus pop3d ${packageVersion('cyrus')}`,
+    host: '127.0.0.1',
+    port,
+    tlsPort,
+    caPem: cert.certPem,
+    capabilities: {
+      capa: true,
+      stls: true,
+      implicitTls: true,
+      apop: true,
+      sasl: ['PLAIN', 'LOGIN', 'CRAM-MD5'],
+      uidl: true,
+      top: true,
+      pipelining: true,
+      respCodes: true,
+      utf8: false,
+    },
+    quirks: [
+      'USER accepts any name (`+OK Name is a valid mailbox`); a wrong user is only refused at PASS.',
+      'The PASS reply carries a session id (`+OK Mailbox locked and ready SESSIONID=<…>`).',
+      'UIDL is `<uidvalidity>.<uid>`; the CAPA advertises `EXPIRE NEVER` and `LOGIN-DELAY 0`.',
+      'A failed login is answered only after a 3 s delay.',
+      'Mail delivered through its lmtpd has 8-bit header bytes replaced by "X" unless `munge8bit: no`; POP3 itself serves what is stored.',
+    ],
+    dir,
+    loginName: (user) => knownUser(options.users, user, 'Cyrus').name,
+    async seed(user, messages) {
+      const account = knownUser(options.users, user, 'Cyrus');
+      let folder = await mailboxPath(user);
+      if (folder === undefined) {
+        await loginOnce({ port }, account.name, account.password);
+        folder = await mailboxPath(user);
+        if (folder === undefined) throw new Error(`Cyrus did not create the INBOX of ${user}`);
+      }
+      let uid = (await examine(user)).lastUid;
+      for (const message of messages) {
+        uid++;
+        const file = join(folder, `${uid}.`);
+        await writeFile(file, message, { mode: 0o600 });
+        await chown(file, cyrus.uid, cyrus.gid);
+      }
+      await runCommand(programs.reconstruct, ['-C', paths.imapd, `user/${user}`], asCyrus);
+    },
+    async messages(user) {
+      knownUser(options.users, user, 'Cyrus');
+      const folder = await mailboxPath(user);
+      if (folder === undefined) return [];
+      const { uids } = await examine(user);
+      return Promise.all(uids.map((uid) => readFile(join(folder, `${uid}.`))));
+    },
+    logText: () => readLogs(paths.log),
+    stop: stopAndRemove(master, dir),
+  };
 }
 
 /** imapd.conf: every path private, every choice that matters for byte-exact POP3 explained. */

@@ -15,17 +15,22 @@
  * await mailutils.stop();
  * ```
  */
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePorts, waitForPort } from '../free-port.js';
-import { deliverToMaildir, makeMaildir, readMaildir } from '../maildir.js';
+import { makeMaildir } from '../maildir.js';
 import { localhostCertificate } from '../self-signed-cert.js';
-import { crlfToLf, lfToCrlf } from './line-endings.js';
-import { packageVersion, serverPrograms, unavailableReason } from './paths.js';
-import { retryOnPortClash, runCommand, spawnServer, stopServer, systemAccount, tailFile } from './process.js';
+import { lfMaildirMailboxes } from './lf-maildir-mailboxes.js';
+import {
+  plainAndTlsPorts,
+  readLogs,
+  startInPrivateDir,
+  stopAndRemove,
+  waitUntilListening,
+} from './lifecycle.js';
+import { packageVersion, serverPrograms } from './paths.js';
+import { runCommand, spawnServer, systemAccount } from './process.js';
 import type { InteropServer, InteropServerOptions } from './types.js';
-import { checkUsers, knownUser } from './users.js';
+import { knownUser } from './users.js';
 
 /** The virtual domain of every test user: the passwd file is named after it. */
 const DOMAIN = 'localhost';
@@ -39,17 +44,13 @@ const DOMAIN = 'localhost';
  * ```
  */
 export function startMailutils(options: InteropServerOptions): Promise<InteropServer> {
-  return retryOnPortClash(() => startMailutilsOnce(options));
+  return startInPrivateDir('mailutils', 'Mailutils', options, (dir) => startMailutilsIn(dir, options));
 }
 
-async function startMailutilsOnce(options: InteropServerOptions): Promise<InteropServer> {
-  const reason = unavailableReason('mailutils');
-  if (reason) throw new Error(`Mailutils cannot run here: ${reason}`);
-  checkUsers(options.users, 'Mailutils');
+async function startMailutilsIn(dir: string, options: InteropServerOptions): Promise<InteropServer> {
   const programs = serverPrograms.mailutils;
   const owner = systemAccount('nobody');
   const cert = await localhostCertificate();
-  const dir = await mkdtemp(join(tmpdir(), 'multipop-mailutils-'));
   const paths = {
     config: join(dir, 'pop3d.conf'),
     passwdDir: join(dir, 'virtdomain'),
@@ -63,102 +64,70 @@ async function startMailutilsOnce(options: InteropServerOptions): Promise<Intero
     log: join(dir, 'pop3d.log'),
   };
   const maildir = (user: string) => join(paths.home, user, 'INBOX');
-  try {
-    const [port, tlsPort] = await freePorts(2);
-    if (port === undefined || tlsPort === undefined) throw new Error('no free ports');
-    // Mailutils refuses key files in group- or world-writable directories: keep this one 755.
-    await chmod(dir, 0o755);
-    for (const sub of [paths.passwdDir, paths.home, paths.locks]) await mkdir(sub, { mode: 0o755 });
-    await writeFile(paths.cert, cert.certPem, { mode: 0o644 });
-    await writeFile(paths.key, cert.keyPem, { mode: 0o600 });
+  const { port, tlsPort } = await plainAndTlsPorts();
+  for (const sub of [paths.passwdDir, paths.home, paths.locks]) await mkdir(sub, { mode: 0o755 });
+  await writeFile(paths.cert, cert.certPem, { mode: 0o644 });
+  await writeFile(paths.key, cert.keyPem, { mode: 0o600 });
 
-    const hashes = await Promise.all(
-      options.users.map(async (user) =>
-        (
-          await runCommand(programs.openssl, ['passwd', '-6', '-stdin'], { input: `${user.password}\n` })
-        ).stdout.trim(),
-      ),
-    );
-    const passwd = options.users.map(
-      (user, i) =>
-        `${user.name}:${hashes[i]}:${owner.uid}:${owner.gid}:multipop test:${join(paths.home, user.name)}:/bin/false`,
-    );
-    await writeFile(join(paths.passwdDir, DOMAIN), `${passwd.join('\n')}\n`, { mode: 0o600 });
-    for (const user of options.users) await makeMaildir(maildir(user.name), paths.home, owner);
-    await runCommand('chown', ['0:0', paths.home]);
+  const hashes = await Promise.all(
+    options.users.map(async (user) =>
+      (
+        await runCommand(programs.openssl, ['passwd', '-6', '-stdin'], { input: `${user.password}\n` })
+      ).stdout.trim(),
+    ),
+  );
+  const passwd = options.users.map(
+    (user, i) =>
+      `${user.name}:${hashes[i]}:${owner.uid}:${owner.gid}:multipop test:${join(paths.home, user.name)}:/bin/false`,
+  );
+  await writeFile(join(paths.passwdDir, DOMAIN), `${passwd.join('\n')}\n`, { mode: 0o600 });
+  for (const user of options.users) await makeMaildir(maildir(user.name), paths.home, owner);
+  await runCommand('chown', ['0:0', paths.home]);
 
-    // APOP needs the secret itself: popauth compiles "name password" lines into its database.
-    const apop = options.users.map((user) => `${user.name}@${DOMAIN} ${user.password}`);
-    await writeFile(paths.apopText, `${apop.join('\n')}\n`, { mode: 0o600 });
-    await runCommand(programs.popauth, ['-c', '-f', paths.apopText, '-o', paths.apopDb]);
-    await rm(paths.apopText);
-    await writeFile(paths.config, pop3dConf(paths, port, tlsPort));
+  // APOP needs the secret itself: popauth compiles "name password" lines into its database.
+  const apop = options.users.map((user) => `${user.name}@${DOMAIN} ${user.password}`);
+  await writeFile(paths.apopText, `${apop.join('\n')}\n`, { mode: 0o600 });
+  await runCommand(programs.popauth, ['-c', '-f', paths.apopText, '-o', paths.apopDb]);
+  await rm(paths.apopText);
+  await writeFile(paths.config, pop3dConf(paths, port, tlsPort));
 
-    const daemon = spawnServer(programs.pop3d, [`--config-file=${paths.config}`], paths.log, dir);
-    try {
-      await waitForPort(port, 10_000);
-      await waitForPort(tlsPort, 10_000);
-    } catch (err) {
-      await stopServer(daemon);
-      throw new Error(
-        `Mailutils pop3d did not start: ${(err as Error).message}\n${await tailFile(paths.log)}`,
-      );
-    }
+  const daemon = spawnServer(programs.pop3d, [`--config-file=${paths.config}`], paths.log, dir);
+  await waitUntilListening(daemon, { label: 'Mailutils pop3d', log: paths.log, ports: [port, tlsPort] });
 
-    let sequence = 0;
-    let stopped: Promise<void> | undefined;
-    return {
-      name: 'mailutils',
-      label: `GNU Mailutils pop3d ${packageVersion('mailutils')}`,
-      host: '127.0.0.1',
-      port,
-      tlsPort,
-      caPem: cert.certPem,
-      capabilities: {
-        capa: true,
-        stls: true,
-        implicitTls: true,
-        apop: true,
-        sasl: [],
-        uidl: true,
-        top: true,
-        pipelining: true,
-        respCodes: true,
-        utf8: false,
-      },
-      quirks: [
-        'Once a session has sent UIDL, it inserts an `X-UIDL: <uidl>` header into every message it serves (RETR and TOP) and writes it back into the stored message, so LIST/STAT sizes grow after the first UIDL.',
-        '`TOP n` with n > 0 serves an extra empty line between the header and the body (`TOP n 0` is right).',
-        'CAPA advertises `EXPIRENEVER` (the space of `EXPIRE NEVER` missing); `AUTH` is answered as not implemented, so there is no SASL.',
-        'The greeting always carries an APOP timestamp, whether or not the user has an APOP secret.',
-        'UIDL is `<md5 hex>.<uidvalidity>.<n>`.',
-        'Maildir messages must be stored with LF line ends: a CRLF file loses its header section.',
-        'Virtual-domain users log in as `user@domain`.',
-      ],
-      dir,
-      loginName: (user) => `${knownUser(options.users, user, 'Mailutils').name}@${DOMAIN}`,
-      async seed(user, messages) {
-        knownUser(options.users, user, 'Mailutils');
-        const stored = messages.map((message) => crlfToLf(message, 'Mailutils'));
-        await deliverToMaildir(maildir(user), stored, () => sequence++, owner);
-      },
-      async messages(user) {
-        knownUser(options.users, user, 'Mailutils');
-        return (await readMaildir(maildir(user))).map(lfToCrlf);
-      },
-      logText: () => readFile(paths.log, 'utf8').catch(() => ''),
-      stop() {
-        stopped ??= (async () => {
-          await stopServer(daemon);
-          await rm(dir, { recursive: true, force: true });
-        })();
-        return stopped;
-      },
-    };
-  } catch (err) {
-    await rm(dir, { recursive: true, force: true });
-    throw err;
-  }
+  return {
+    name: 'mailutils',
+    label: `GNU Mailutils pop3d ${packageVersion('mailutils')}`,
+    host: '127.0.0.1',
+    port,
+    tlsPort,
+    caPem: cert.certPem,
+    capabilities: {
+      capa: true,
+      stls: true,
+      implicitTls: true,
+      apop: true,
+      sasl: [],
+      uidl: true,
+      top: true,
+      pipelining: true,
+      respCodes: true,
+      utf8: false,
+    },
+    quirks: [
+      'Once a session has sent UIDL, it inserts an `X-UIDL: <uidl>` header into every message it serves (RETR and TOP) and writes it back into the stored message, so LIST/STAT sizes grow after the first UIDL.',
+      '`TOP n` with n > 0 serves an extra empty line between the header and the body (`TOP n 0` is right).',
+      'CAPA advertises `EXPIRENEVER` (the space of `EXPIRE NEVER` missing); `AUTH` is answered as not implemented, so there is no SASL.',
+      'The greeting always carries an APOP timestamp, whether or not the user has an APOP secret.',
+      'UIDL is `<md5 hex>.<uidvalidity>.<n>`.',
+      'Maildir messages must be stored with LF line ends: a CRLF file loses its header section.',
+      'Virtual-domain users log in as `user@domain`.',
+    ],
+    dir,
+    loginName: (user) => `${knownUser(options.users, user, 'Mailutils').name}@${DOMAIN}`,
+    ...lfMaildirMailboxes('Mailutils', options.users, maildir, owner),
+    logText: () => readLogs(paths.log),
+    stop: stopAndRemove(daemon, dir),
+  };
 }
 
 /** pop3d.conf for one test run. */

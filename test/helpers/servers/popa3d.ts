@@ -16,26 +16,15 @@
  */
 
 import { readFileSync } from 'node:fs';
-import {
-  appendFile,
-  chmod,
-  chown,
-  copyFile,
-  mkdir,
-  mkdtemp,
-  readFile,
-  rm,
-  utimes,
-  writeFile,
-} from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { appendFile, chmod, chown, copyFile, mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePorts, waitForPort } from '../free-port.js';
+import { freePorts } from '../free-port.js';
+import { readLogs, startInPrivateDir, stopAndRemove, waitUntilListening } from './lifecycle.js';
 import { crlfToLf, lfToCrlf } from './line-endings.js';
-import { packageVersion, serverPrograms, unavailableReason } from './paths.js';
-import { retryOnPortClash, runCommand, spawnServer, stopServer, systemAccount, tailFile } from './process.js';
+import { packageVersion, serverPrograms } from './paths.js';
+import { runCommand, spawnServer, systemAccount } from './process.js';
 import type { InteropServer, InteropServerOptions } from './types.js';
-import { checkUsers, knownUser } from './users.js';
+import { knownUser } from './users.js';
 
 /** popa3d switches to this account (its Debian package would create it) and chroots to the directory. */
 const POPA3D_ACCOUNT = 'popa3d';
@@ -52,13 +41,10 @@ const FIRST_TEST_UID = 64_000;
  * ```
  */
 export function startPopa3d(options: InteropServerOptions): Promise<InteropServer> {
-  return retryOnPortClash(() => startPopa3dOnce(options));
+  return startInPrivateDir('popa3d', 'popa3d', options, (dir) => startPopa3dIn(dir, options));
 }
 
-async function startPopa3dOnce(options: InteropServerOptions): Promise<InteropServer> {
-  const reason = unavailableReason('popa3d');
-  if (reason) throw new Error(`popa3d cannot run here: ${reason}`);
-  checkUsers(options.users, 'popa3d');
+async function startPopa3dIn(dir: string, options: InteropServerOptions): Promise<InteropServer> {
   const programs = serverPrograms.popa3d;
   const hostPasswd = readFileSync('/etc/passwd', 'utf8');
   const taken = new Set(hostPasswd.split('\n').map((line) => line.split(':')[0]));
@@ -69,7 +55,6 @@ async function startPopa3dOnce(options: InteropServerOptions): Promise<InteropSe
       throw new Error(`popa3d: test user "${user.name}" is a system account here; pick another name`);
   }
   const mail = systemAccount('mail');
-  const dir = await mkdtemp(join(tmpdir(), 'multipop-popa3d-'));
   const paths = {
     passwd: join(dir, 'passwd'),
     shadow: join(dir, 'shadow'),
@@ -78,122 +63,104 @@ async function startPopa3dOnce(options: InteropServerOptions): Promise<InteropSe
     script: join(dir, 'supervise.sh'),
     log: join(dir, 'supervise.log'),
   };
-  try {
-    const [port] = await freePorts(1);
-    if (port === undefined) throw new Error('no free port');
-    await chmod(dir, 0o755);
-    await runCommand('cp', ['-p', '/etc/passwd', paths.passwd]);
-    await runCommand('cp', ['-p', '/etc/shadow', paths.shadow]);
-    await runCommand('cp', ['-a', '/etc/pam.d/.', `${paths.pam}/`]);
-    await copyFile(programs.pam, join(paths.pam, 'popa3d'));
-    // The spool the way Debian has /var/mail: root:mail, setgid, group-writable.
-    await mkdir(paths.spool);
-    await chown(paths.spool, 0, mail.gid);
-    await chmod(paths.spool, 0o2775);
+  const [port] = await freePorts(1);
+  if (port === undefined) throw new Error('no free port');
+  await runCommand('cp', ['-p', '/etc/passwd', paths.passwd]);
+  await runCommand('cp', ['-p', '/etc/shadow', paths.shadow]);
+  await runCommand('cp', ['-a', '/etc/pam.d/.', `${paths.pam}/`]);
+  await copyFile(programs.pam, join(paths.pam, 'popa3d'));
+  // The spool the way Debian has /var/mail: root:mail, setgid, group-writable.
+  await mkdir(paths.spool);
+  await chown(paths.spool, 0, mail.gid);
+  await chmod(paths.spool, 0o2775);
 
-    let nextId = FIRST_TEST_UID;
-    const allocate = () => {
-      while (usedIds.has(nextId)) nextId++;
-      usedIds.add(nextId);
-      return nextId;
-    };
-    const passwdLines: string[] = [];
-    const shadowLines: string[] = [];
-    if (!taken.has(POPA3D_ACCOUNT)) {
-      passwdLines.push(`${POPA3D_ACCOUNT}:x:${allocate()}:65534:popa3d:/nonexistent:/usr/sbin/nologin`);
-      shadowLines.push(`${POPA3D_ACCOUNT}:*:19000:0:99999:7:::`);
-    }
-    for (const user of options.users) {
-      const uid = allocate();
-      const hash = (
-        await runCommand('openssl', ['passwd', '-6', '-stdin'], { input: `${user.password}\n` })
-      ).stdout.trim();
-      passwdLines.push(`${user.name}:x:${uid}:${mail.gid}:multipop test:/nonexistent:/usr/sbin/nologin`);
-      shadowLines.push(`${user.name}:${hash}:19000:0:99999:7:::`);
-      const mailbox = join(paths.spool, user.name);
-      await writeFile(mailbox, '', { mode: 0o600 });
-      await chown(mailbox, uid, mail.gid);
-    }
-    await appendFile(paths.passwd, `${passwdLines.join('\n')}\n`);
-    await appendFile(paths.shadow, `${shadowLines.join('\n')}\n`);
-
-    await writeFile(paths.script, superviseScript(paths, port), { mode: 0o700 });
-    const supervisor = spawnServer(
-      programs.unshare,
-      ['-m', '--propagation', 'private', 'sh', paths.script],
-      paths.log,
-      dir,
-    );
-    try {
-      await waitForPort(port, 10_000);
-    } catch (err) {
-      await stopServer(supervisor);
-      throw new Error(`popa3d did not start: ${(err as Error).message}\n${await tailFile(paths.log)}`);
-    }
-
-    let stopped: Promise<void> | undefined;
-    return {
-      name: 'popa3d',
-      label: `popa3d ${packageVersion('popa3d')}`,
-      host: '127.0.0.1',
-      port,
-      capabilities: {
-        capa: false,
-        stls: false,
-        implicitTls: false,
-        apop: false,
-        sasl: [],
-        uidl: true,
-        top: true,
-        pipelining: false,
-        respCodes: false,
-        utf8: false,
-      },
-      quirks: [
-        'No CAPA (`-ERR`): capabilities must be assumed (UIDL and TOP work; pipelined commands are answered in order though PIPELINING is not advertised).',
-        'Every reply is bare: `+OK` greeting without an APOP timestamp, `-ERR` without text.',
-        'A repeated USER, or a NOOP with an argument, gets `-ERR`.',
-        'UIDL is 16 hex digits (a digest of the message).',
-        'mbox storage: `>From ` lines are served as stored (not unescaped), and a line starting with `From ` cannot be stored at all.',
-        'PASS takes about 1 s when the mailbox changed in the same second; a failed login takes about 2.6 s and ends the connection.',
-      ],
-      dir,
-      loginName: (user) => knownUser(options.users, user, 'popa3d').name,
-      async seed(user, messages) {
-        knownUser(options.users, user, 'popa3d');
-        const mailbox = join(paths.spool, user);
-        const envelope = `From multipop-test ${new Date().toUTCString().replace(/GMT$/, '').trim()}\n`;
-        const parts: Buffer[] = [];
-        for (const message of messages) {
-          const stored = crlfToLf(message, 'popa3d');
-          if (stored.subarray(0, 5).toString('latin1') === 'From ' || stored.includes('\nFrom ')) {
-            throw new Error('popa3d: an mbox message cannot contain a line starting with "From "');
-          }
-          parts.push(Buffer.from(envelope, 'latin1'), stored, Buffer.from('\n'));
-        }
-        await appendFile(mailbox, Buffer.concat(parts));
-        // popa3d waits a second at PASS when the mailbox changed in the current second (so a
-        // delivery in that second cannot be missed); a time stamp in the past avoids the wait.
-        const past = new Date(Date.now() - 3_000);
-        await utimes(mailbox, past, past);
-      },
-      async messages(user) {
-        knownUser(options.users, user, 'popa3d');
-        return splitMbox(await readFile(join(paths.spool, user))).map(lfToCrlf);
-      },
-      logText: () => readFile(paths.log, 'utf8').catch(() => ''),
-      stop() {
-        stopped ??= (async () => {
-          await stopServer(supervisor);
-          await rm(dir, { recursive: true, force: true });
-        })();
-        return stopped;
-      },
-    };
-  } catch (err) {
-    await rm(dir, { recursive: true, force: true });
-    throw err;
+  let nextId = FIRST_TEST_UID;
+  const allocate = () => {
+    while (usedIds.has(nextId)) nextId++;
+    usedIds.add(nextId);
+    return nextId;
+  };
+  const passwdLines: string[] = [];
+  const shadowLines: string[] = [];
+  if (!taken.has(POPA3D_ACCOUNT)) {
+    passwdLines.push(`${POPA3D_ACCOUNT}:x:${allocate()}:65534:popa3d:/nonexistent:/usr/sbin/nologin`);
+    shadowLines.push(`${POPA3D_ACCOUNT}:*:19000:0:99999:7:::`);
   }
+  for (const user of options.users) {
+    const uid = allocate();
+    const hash = (
+      await runCommand('openssl', ['passwd', '-6', '-stdin'], { input: `${user.password}\n` })
+    ).stdout.trim();
+    passwdLines.push(`${user.name}:x:${uid}:${mail.gid}:multipop test:/nonexistent:/usr/sbin/nologin`);
+    shadowLines.push(`${user.name}:${hash}:19000:0:99999:7:::`);
+    const mailbox = join(paths.spool, user.name);
+    await writeFile(mailbox, '', { mode: 0o600 });
+    await chown(mailbox, uid, mail.gid);
+  }
+  await appendFile(paths.passwd, `${passwdLines.join('\n')}\n`);
+  await appendFile(paths.shadow, `${shadowLines.join('\n')}\n`);
+
+  await writeFile(paths.script, superviseScript(paths, port), { mode: 0o700 });
+  const supervisor = spawnServer(
+    programs.unshare,
+    ['-m', '--propagation', 'private', 'sh', paths.script],
+    paths.log,
+    dir,
+  );
+  await waitUntilListening(supervisor, { label: 'popa3d', log: paths.log, ports: [port] });
+
+  return {
+    name: 'popa3d',
+    label: `popa3d ${packageVersion('popa3d')}`,
+    host: '127.0.0.1',
+    port,
+    capabilities: {
+      capa: false,
+      stls: false,
+      implicitTls: false,
+      apop: false,
+      sasl: [],
+      uidl: true,
+      top: true,
+      pipelining: false,
+      respCodes: false,
+      utf8: false,
+    },
+    quirks: [
+      'No CAPA (`-ERR`): capabilities must be assumed (UIDL and TOP work; pipelined commands are answered in order though PIPELINING is not advertised).',
+      'Every reply is bare: `+OK` greeting without an APOP timestamp, `-ERR` without text.',
+      'A repeated USER, or a NOOP with an argument, gets `-ERR`.',
+      'UIDL is 16 hex digits (a digest of the message).',
+      'mbox storage: `>From ` lines are served as stored (not unescaped), and a line starting with `From ` cannot be stored at all.',
+      'PASS takes about 1 s when the mailbox changed in the same second; a failed login takes about 2.6 s and ends the connection.',
+    ],
+    dir,
+    loginName: (user) => knownUser(options.users, user, 'popa3d').name,
+    async seed(user, messages) {
+      knownUser(options.users, user, 'popa3d');
+      const mailbox = join(paths.spool, user);
+      const envelope = `From multipop-test ${new Date().toUTCString().replace(/GMT$/, '').trim()}\n`;
+      const parts: Buffer[] = [];
+      for (const message of messages) {
+        const stored = crlfToLf(message, 'popa3d');
+        if (stored.subarray(0, 5).toString('latin1') === 'From ' || stored.includes('\nFrom ')) {
+          throw new Error('popa3d: an mbox message cannot contain a line starting with "From "');
+        }
+        parts.push(Buffer.from(envelope, 'latin1'), stored, Buffer.from('\n'));
+      }
+      await appendFile(mailbox, Buffer.concat(parts));
+      // popa3d waits a second at PASS when the mailbox changed in the current second (so a
+      // delivery in that second cannot be missed); a time stamp in the past avoids the wait.
+      const past = new Date(Date.now() - 3_000);
+      await utimes(mailbox, past, past);
+    },
+    async messages(user) {
+      knownUser(options.users, user, 'popa3d');
+      return splitMbox(await readFile(join(paths.spool, user))).map(lfToCrlf);
+    },
+    logText: () => readLogs(paths.log),
+    stop: stopAndRemove(supervisor, dir),
+  };
 }
 
 /**
