@@ -5,15 +5,26 @@ export {
   FALLBACK_UIDL_PREFIX,
   fallbackUidl,
   type IdentityStrategy,
+  type IdentityStrategyInput,
   identityStrategy,
 } from './message-identity.js';
 export {
   buildQueuedContent,
   type ContentSummary,
+  type HeaderCapture,
   type QueuedContent,
   type QueuedContentOptions,
 } from './message-pipeline.js';
-export { type DeleteReason, type ListedMessage, type Plan, type PlanInput, plan } from './plan.js';
+export {
+  type DeleteReason,
+  type ListedMessage,
+  type Plan,
+  type PlanInput,
+  type PlannedDelete,
+  type PlannedDuplicate,
+  type PlannedSkip,
+  plan,
+} from './plan.js';
 export { type EffectivePolicy, effectivePolicy, shouldDeleteAfterCollect } from './policy.js';
 export { runSession } from './session.js';
 export type { ConnectionTuning, SessionOptions, SessionResult } from './session-api.js';

@@ -2,7 +2,7 @@
  * The facade: `MultiPopFetcher` with its options, summaries, statistics and the webmail-facing
  * types. The building blocks (slots, locks, timers, status transitions) stay internal.
  */
-export { type BackoffOptions, failureDelayMs } from './backoff.js';
+export { type BackoffOptions, type BackoffPolicy, failureDelayMs } from './backoff.js';
 export type { ConcurrencyOptions } from './concurrency.js';
 export type { EntryPatch, EntryView, GrantCallback } from './entry-operations.js';
 export {
