@@ -41,6 +41,11 @@ export const cliConfigSchema = z.strictObject({
   ]),
   /** PEM CA file to trust for remote POP3 servers (private test servers). */
   caFile: z.string().optional(),
+  /**
+   * Allow an OAuth authorization server on plain `http://` — for a private test server on
+   * loopback only; never for a real provider.
+   */
+  oauthAllowInsecureHttp: z.boolean().default(false),
   /** Seconds per network step. */
   timeoutSeconds: z.number().positive().max(3600).optional(),
   settings: multipopConfigSchema.shape.settings,

@@ -32,6 +32,7 @@ export async function openRuntime(config: CliConfig, logger?: Logger): Promise<C
       tokens: store.tokens,
       queue: buildQueue(config),
       connection: connectionTuning(config),
+      ...(config.oauthAllowInsecureHttp ? { oauth: { allowInsecureRequests: true } } : {}),
       ...(logger ? { logger } : {}),
     });
     return {
