@@ -52,14 +52,20 @@ export function summarize(result: ContenderResult): Summary {
     .filter((r) => r.verdict)
     .sort((a, b) => badness(b.verdict as Verdict) - badness(a.verdict as Verdict))[0]?.verdict;
   const first = bad[0]?.measurement;
+  const primeFailed = result.runs.length === 0 && result.prime?.run && !result.prime.run.measurement.ok;
+  const failure = primeFailed
+    ? 'not measured: its first full run failed'
+    : first
+      ? first.timedOut
+        ? 'timed out'
+        : `exit ${first.exitCode}: ${first.outputTail}`
+      : undefined;
   return {
     id: result.id,
     label: result.label,
     runs: result.runs.length,
     failed: bad.length,
-    ...(first
-      ? { failure: first.timedOut ? 'timed out' : `exit ${first.exitCode}: ${first.outputTail}` }
-      : {}),
+    ...(failure ? { failure } : {}),
     wallMs: median(good.map((r) => r.measurement.wallMs)),
     cpuMs: median(good.map((r) => r.measurement.cpuMs)),
     peakRssKb: median(good.map((r) => r.measurement.peakRssKb)),
@@ -68,7 +74,7 @@ export function summarize(result: ContenderResult): Summary {
 }
 
 function badness(v: Verdict): number {
-  return v.lost + v.duplicated + v.altered + v.notCollected;
+  return v.lost + v.duplicated + v.altered + v.notCollected + v.refetched;
 }
 
 /** One target of issue #7, checked. */
@@ -89,20 +95,29 @@ export interface TargetCheck {
  */
 export function targets(result: ScenarioResult): TargetCheck[] {
   const by = new Map(result.results.map((r) => [r.id, summarize(r)]));
-  const wall = (id: ContenderId) => {
-    const s = by.get(id);
-    return s && s.failed === 0 ? s.wallMs : Number.NaN;
-  };
+  // The median of a peer's clean runs; multipop must have no failed run at all.
+  const wall = (id: ContenderId) => by.get(id)?.wallMs ?? Number.NaN;
   const multipopId: ContenderId = by.has('multipop') ? 'multipop' : 'multipop-par';
-  const mp = wall(multipopId);
+  const mpSummary = by.get(multipopId);
+  const mpFailed = mpSummary !== undefined && (mpSummary.failed > 0 || mpSummary.runs === 0);
+  const mp = mpFailed ? Number.NaN : wall(multipopId);
+  const failedCheck = (text: string): TargetCheck => ({
+    text,
+    met: false,
+    detail: `multipop did not finish every run cleanly (${mpSummary?.failure ?? 'failed'})`,
+  });
   const within = (id: ContenderId, factor: number, label: string): TargetCheck => {
+    const text = `within ${factor}× of ${label}`;
+    if (mpFailed) return failedCheck(text);
     const ratio = mp / wall(id);
-    return check(`within ${factor}× of ${label}`, ratio <= factor, ratio, `${fmtRatio(ratio)} of ${label}`);
+    return check(text, ratio <= factor, ratio, `${fmtRatio(ratio)} of ${label}`);
   };
   const faster = (id: ContenderId, factor: number, label: string): TargetCheck => {
+    const text = factor === 1 ? `faster than ${label}` : `≥ ${factor}× faster than ${label}`;
+    if (mpFailed) return failedCheck(text);
     const ratio = wall(id) / mp;
     return check(
-      factor === 1 ? `faster than ${label}` : `≥ ${factor}× faster than ${label}`,
+      text,
       factor === 1 ? ratio > 1 : ratio >= factor,
       ratio,
       `${label} takes ${fmtRatio(ratio)} multipop's time`,
@@ -231,7 +246,7 @@ export function scenarioMarkdown(result: ScenarioResult): string {
  *
  * @example
  * ```ts
- * correctness({ expected: 2, exact: 2, lf: 0, altered: 0, lost: 0, notCollected: 0, duplicated: 0, addedHeaders: [], alterations: {} });
+ * correctness({ expected: 2, exact: 2, lf: 0, altered: 0, lost: 0, notCollected: 0, duplicated: 0, refetched: 0, addedHeaders: [], alterations: {} });
  * ```
  */
 export function correctness(v: Verdict): string {
@@ -241,6 +256,7 @@ export function correctness(v: Verdict): string {
     v.lost ? `${fmtInt(v.lost)} lost` : '',
     v.duplicated ? `${fmtInt(v.duplicated)} duplicated` : '',
     v.notCollected ? `${fmtInt(v.notCollected)} not collected` : '',
+    v.refetched ? `${fmtInt(v.refetched)} old ones fetched again` : '',
   ].filter(Boolean);
   const form =
     v.lf === 0

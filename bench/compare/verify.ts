@@ -26,6 +26,8 @@ export interface Verdict {
   /** Not in the Maildir but still on the server. */
   notCollected: number;
   duplicated: number;
+  /** Incremental runs: messages from before (already in the tool's state) fetched again. */
+  refetched: number;
   /** Names of the header fields the tool put in front of the original message. */
   addedHeaders: string[];
   /** Altered messages by the kind of their first difference (see {@link classifyDifference}). */
@@ -67,6 +69,8 @@ export async function verifyMaildir(
   maildir: string,
   expected: ExpectedMessages,
   stillOnServer: ReadonlySet<string>,
+  /** Incremental runs: ids the tool collected before and must not fetch again. */
+  collectedBefore: ReadonlySet<string> = new Set(),
 ): Promise<Verdict> {
   const verdict: Verdict = {
     expected: expected.size,
@@ -76,6 +80,7 @@ export async function verifyMaildir(
     lost: 0,
     notCollected: 0,
     duplicated: 0,
+    refetched: 0,
     addedHeaders: [],
     alterations: {},
   };
@@ -85,6 +90,10 @@ export async function verifyMaildir(
     const file = await readFile(path);
     const id = findMessageId(file);
     const original = id === undefined ? undefined : expected.get(id);
+    if (id !== undefined && original === undefined && collectedBefore.has(id)) {
+      verdict.refetched++;
+      continue;
+    }
     if (id === undefined || original === undefined) {
       verdict.altered++;
       count(verdict.alterations, 'no seeded Message-ID');
@@ -138,11 +147,13 @@ export function sumVerdicts(verdicts: readonly Verdict[]): Verdict {
     lost: 0,
     notCollected: 0,
     duplicated: 0,
+    refetched: 0,
     addedHeaders: [],
     alterations: {},
   };
   const added = new Set<string>();
   for (const v of verdicts) {
+    total.refetched += v.refetched;
     total.expected += v.expected;
     total.exact += v.exact;
     total.lf += v.lf;
