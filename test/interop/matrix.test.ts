@@ -25,6 +25,7 @@ import { startPopa3d } from '../helpers/servers/popa3d.js';
 import { joinLines, RawPop3 } from '../helpers/servers/raw-pop3.js';
 import type { InteropServer, InteropServerOptions, PopServerName } from '../helpers/servers/types.js';
 import { seqOf, testMessage } from '../support/messages.js';
+import { withoutTraceHeader } from '../support/trace-header.js';
 import { type MatrixFeature, publishMatrix, recordCell, recordLabel } from './matrix-report.js';
 import { settledMessages } from './settled.js';
 
@@ -115,7 +116,7 @@ for (const entry of servers) {
     function feature(
       name: MatrixFeature,
       offered: (s: InteropServer) => boolean,
-      body: (s: InteropServer) => Promise<string | undefined>,
+      body: (s: InteropServer) => Promise<string | undefined> | Promise<void>,
     ) {
       it(name, async (ctx) => {
         if (!offered(server)) {
@@ -141,9 +142,8 @@ for (const entry of servers) {
     feature(
       'CAPA read',
       () => true,
-      async (s) => {
-        const client = await connect(s, bestTls(s));
-        try {
+      (s) =>
+        withClient(s, bestTls(s), async (client) => {
           const caps = client.capabilities;
           if (!s.capabilities.capa) {
             expect(caps.raw).toEqual([]);
@@ -159,95 +159,62 @@ for (const entry of servers) {
           );
           await client.quit();
           return undefined;
-        } finally {
-          client.close();
-        }
-      },
+        }),
     );
 
     feature(
       'USER/PASS',
       () => true,
-      async (s) => {
-        // The plain port, as a host would only do with `tls: 'none'` set explicitly.
-        const client = await connect(s, 'none');
-        try {
-          await client.login(s.loginName(USERS.client), password(USERS.client));
-          expect(await client.stat()).toMatchObject({ count: clientMessages.length });
-          await client.quit();
-        } finally {
-          client.close();
-        }
-        return undefined;
-      },
+      // The plain port, as a host would only do with `tls: 'none'` set explicitly.
+      (s) =>
+        withClient(s, 'none', async (client) => {
+          await loginAs(client, s, USERS.client);
+          await expectClientMaildropThenQuit(client);
+        }),
     );
 
     feature(
       'APOP',
       (s) => s.capabilities.apop,
-      async (s) => {
-        const client = await connect(s, bestTls(s));
-        try {
+      (s) =>
+        withClient(s, bestTls(s), async (client) => {
           expect(client.apopTimestamp).toMatch(/^<.+>$/);
           await client.apop(s.loginName(USERS.client), password(USERS.client));
-          expect(await client.stat()).toMatchObject({ count: clientMessages.length });
-          await client.quit();
-        } finally {
-          client.close();
-        }
-        return undefined;
-      },
+          await expectClientMaildropThenQuit(client);
+        }),
     );
 
     feature(
       'AUTH PLAIN',
       (s) => s.capabilities.sasl.includes('PLAIN'),
-      async (s) => {
-        const client = await connect(s, bestTls(s));
-        try {
+      (s) =>
+        withClient(s, bestTls(s), async (client) => {
           await client.authPlain(s.loginName(USERS.client), password(USERS.client));
-          expect(await client.stat()).toMatchObject({ count: clientMessages.length });
-          await client.quit();
-        } finally {
-          client.close();
-        }
-        return undefined;
-      },
+          await expectClientMaildropThenQuit(client);
+        }),
     );
 
     feature(
       'STLS',
       (s) => s.capabilities.stls,
-      async (s) => {
-        const client = await connect(s, 'starttls');
-        try {
+      (s) =>
+        withClient(s, 'starttls', async (client) => {
           expect(client.secure).toBe(true);
           expect(client.capabilities.stls).toBe(false);
-          await client.login(s.loginName(USERS.client), password(USERS.client));
-          expect(await client.stat()).toMatchObject({ count: clientMessages.length });
-          await client.quit();
-        } finally {
-          client.close();
-        }
-        return undefined;
-      },
+          await loginAs(client, s, USERS.client);
+          await expectClientMaildropThenQuit(client);
+        }),
     );
 
     feature(
       'Implicit TLS',
       (s) => s.capabilities.implicitTls,
-      async (s) => {
-        const client = await connect(s, 'implicit');
-        try {
+      (s) =>
+        withClient(s, 'implicit', async (client) => {
           expect(client.secure).toBe(true);
-          await client.login(s.loginName(USERS.client), password(USERS.client));
-          expect(await client.stat()).toMatchObject({ count: clientMessages.length });
-          await client.quit();
-        } finally {
-          client.close();
-        }
-        return undefined;
-      },
+          await loginAs(client, s, USERS.client);
+          await expectClientMaildropThenQuit(client);
+        }),
     );
 
     feature(
@@ -255,18 +222,15 @@ for (const entry of servers) {
       (s) => s.capabilities.uidl,
       async (s) => {
         const raw = await rawUidl(s, USERS.client);
-        const client = await connect(s, bestTls(s));
-        try {
-          await client.login(s.loginName(USERS.client), password(USERS.client));
+        return withClient(s, bestTls(s), async (client) => {
+          await loginAs(client, s, USERS.client);
           const listing = await client.uidl();
           expect(listing.map((e) => `${e.msg} ${e.uid}`)).toEqual(raw);
           expect(new Set(listing.map((e) => e.uid)).size).toBe(clientMessages.length);
           expect(await client.uidl(2)).toEqual(listing[1]);
           await client.quit();
           return `e.g. \`${listing[0]!.uid}\``;
-        } finally {
-          client.close();
-        }
+        });
       },
     );
 
@@ -275,19 +239,15 @@ for (const entry of servers) {
       (s) => s.capabilities.top,
       async (s) => {
         const rawTop = await rawTopOf(s, USERS.client, 2, 3);
-        const client = await connect(s, bestTls(s));
-        try {
-          await client.login(s.loginName(USERS.client), password(USERS.client));
-          if (s.capabilities.uidl) await client.uidl();
+        await withClient(s, bestTls(s), async (client) => {
+          await loginAs(client, s, USERS.client, { uidlFirst: true });
           const expected = served.get(USERS.client)![1]!;
           const headerEnd = expected.indexOf('\r\n\r\n') + 4;
           expect(await client.top(2, 0)).toEqual(expected.subarray(0, headerEnd));
           const threeLines = await client.top(2, 3);
           expect(threeLines).toEqual(rawTop);
           await client.quit();
-        } finally {
-          client.close();
-        }
+        });
         const prefix = expected3(served.get(USERS.client)![1]!);
         return rawTop.equals(prefix)
           ? undefined
@@ -299,18 +259,19 @@ for (const entry of servers) {
       'RETR byte-identical',
       () => true,
       async (s) => {
-        const client = await connect(s, bestTls(s), false);
-        try {
-          await client.login(s.loginName(USERS.client), password(USERS.client));
-          if (s.capabilities.uidl) await client.uidl();
-          const expected = served.get(USERS.client)!;
-          for (let n = 1; n <= clientMessages.length; n++) {
-            expect(await readAll(await client.retr(n)), `message ${n}`).toEqual(expected[n - 1]);
-          }
-          await client.quit();
-        } finally {
-          client.close();
-        }
+        await withClient(
+          s,
+          bestTls(s),
+          async (client) => {
+            await loginAs(client, s, USERS.client, { uidlFirst: true });
+            const expected = served.get(USERS.client)!;
+            for (let n = 1; n <= clientMessages.length; n++) {
+              expect(await readAll(await client.retr(n)), `message ${n}`).toEqual(expected[n - 1]);
+            }
+            await client.quit();
+          },
+          false,
+        );
         return changeNote(clientMessages, served.get(USERS.client)!);
       },
     );
@@ -319,16 +280,12 @@ for (const entry of servers) {
       '8-bit headers',
       () => true,
       async (s) => {
-        const client = await connect(s, bestTls(s));
-        let received: Buffer;
-        try {
-          await client.login(s.loginName(USERS.eightBit), password(USERS.eightBit));
-          if (s.capabilities.uidl) await client.uidl();
-          received = await readAll(await client.retr(1));
+        const received = await withClient(s, bestTls(s), async (client) => {
+          await loginAs(client, s, USERS.eightBit, { uidlFirst: true });
+          const message = await readAll(await client.retr(1));
           await client.quit();
-        } finally {
-          client.close();
-        }
+          return message;
+        });
         const expected = served.get(USERS.eightBit)![0]!;
         // Courier's wrapper has a per-session MIME boundary; everything else must match.
         expect(withoutCourierBoundary(received)).toEqual(withoutCourierBoundary(expected));
@@ -343,13 +300,12 @@ for (const entry of servers) {
     feature(
       'PIPELINING',
       (s) => s.capabilities.pipelining,
-      async (s) => {
-        const client = await connect(s, bestTls(s), 'auto');
-        try {
+      (s) =>
+        withClient(s, bestTls(s), async (client) => {
           expect(client.capabilities.pipelining).toBe(true);
           // Issued at once: the client must hold everything back until PASS is answered (Courier
           // drops commands that arrive behind PASS), then send the rest in windows.
-          const login = client.login(s.loginName(USERS.client), password(USERS.client));
+          const login = loginAs(client, s, USERS.client);
           const stat = client.stat();
           const listing = client.uidl();
           const bodies = clientMessages.map((_, i) => client.retr(i + 1));
@@ -363,24 +319,18 @@ for (const entry of servers) {
           }
           await client.quit();
           return `window ${client.pipelineWindow}`;
-        } finally {
-          client.close();
-        }
-      },
+        }),
     );
 
     feature(
       'DELE + QUIT',
       () => true,
       async (s) => {
-        const client = await connect(s, bestTls(s));
-        try {
-          await client.login(s.loginName(USERS.dele), password(USERS.dele));
+        await withClient(s, bestTls(s), async (client) => {
+          await loginAs(client, s, USERS.dele);
           await client.dele(1);
           await client.quit();
-        } finally {
-          client.close();
-        }
+        });
         const left = await settledMessages(s, USERS.dele, 1);
         expect(left.map((m) => seqOf(m))).toEqual([11]);
         return undefined;
@@ -390,9 +340,8 @@ for (const entry of servers) {
     feature(
       'Collector, delete mode',
       () => true,
-      async (s) => {
-        const { queue, collect, stop } = collector(s, USERS.collectDelete, false);
-        try {
+      (s) =>
+        withCollector(s, USERS.collectDelete, false, async ({ queue, collect }) => {
           const [summary] = await collect();
           expect(summary).toMatchObject({ ok: true, result: { collected: 3, deleted: 3 } });
           expectDelivered(queue.messages, served.get(USERS.collectDelete)!);
@@ -401,19 +350,14 @@ for (const entry of servers) {
           const [again] = await collect();
           expect(again).toMatchObject({ ok: true, result: { collected: 0, onServer: 0 } });
           expect(queue.messages).toHaveLength(3);
-        } finally {
-          await stop();
-        }
-        return undefined;
-      },
+        }),
     );
 
     feature(
       'Collector, leave mode',
       () => true,
-      async (s) => {
-        const { queue, collect, stop } = collector(s, USERS.collectLeave, true);
-        try {
+      (s) =>
+        withCollector(s, USERS.collectLeave, true, async ({ queue, collect }) => {
           const [summary] = await collect();
           expect(summary).toMatchObject({ ok: true, result: { collected: 3, deleted: 0 } });
           expectDelivered(queue.messages, served.get(USERS.collectLeave)!);
@@ -421,11 +365,7 @@ for (const entry of servers) {
           expect(again).toMatchObject({ ok: true, result: { collected: 0, onServer: 3 } });
           expect(queue.messages).toHaveLength(3);
           expect((await s.messages(USERS.collectLeave)).map((m) => seqOf(m))).toEqual([30, 31, 32]);
-        } finally {
-          await stop();
-        }
-        return undefined;
-      },
+        }),
     );
   });
 }
@@ -453,47 +393,97 @@ function connect(
   });
 }
 
+/** Connects, runs `use` with the client, and closes the connection whatever happens. */
+async function withClient<T>(
+  server: InteropServer,
+  tls: TlsMode,
+  use: (client: Pop3Client) => Promise<T>,
+  pipelining: 'auto' | false = 'auto',
+): Promise<T> {
+  const client = await connect(server, tls, pipelining);
+  try {
+    return await use(client);
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * USER/PASS as `user`; with `uidlFirst`, then lists the UIDs when the server offers UIDL, the
+ * way our collector does before it retrieves (Mailutils changes what it serves after a UIDL).
+ */
+async function loginAs(
+  client: Pop3Client,
+  server: InteropServer,
+  user: string,
+  options: { uidlFirst?: boolean } = {},
+): Promise<void> {
+  await client.login(server.loginName(user), password(user));
+  if (options.uidlFirst && server.capabilities.uidl) await client.uidl();
+}
+
+/** The end of a login cell: the maildrop holds the client user's messages; then QUIT. */
+async function expectClientMaildropThenQuit(client: Pop3Client): Promise<void> {
+  expect(await client.stat()).toMatchObject({ count: clientMessages.length });
+  await client.quit();
+}
+
 /**
  * The user's messages as the server serves them, fetched with the raw line reader the way our
  * client asks (UIDL first when offered, no UTF8), without deleting anything.
  */
-async function retrieveRaw(server: InteropServer, user: string): Promise<Buffer[]> {
-  const pop = await rawLogin(server, user);
-  try {
-    if (server.capabilities.uidl) {
-      expect(await pop.command('UIDL')).toMatch(/^\+OK/);
-      await pop.readBody();
-    }
+function retrieveRaw(server: InteropServer, user: string): Promise<Buffer[]> {
+  return withRawSession(server, user, async (pop) => {
+    await rawUidlFirst(pop, server);
     const stat = await pop.command('STAT');
     const count = Number(/^\+OK (\d+)/.exec(stat)?.[1]);
     const messages: Buffer[] = [];
     for (let n = 1; n <= count; n++) messages.push(await pop.retr(n));
-    await pop.quit();
     return messages;
-  } finally {
-    pop.close();
-  }
+  });
 }
 
 /** The raw UIDL listing lines (`n uid`). */
-async function rawUidl(server: InteropServer, user: string): Promise<string[]> {
-  const pop = await rawLogin(server, user);
-  try {
+function rawUidl(server: InteropServer, user: string): Promise<string[]> {
+  return withRawSession(server, user, async (pop) => {
     expect(await pop.command('UIDL')).toMatch(/^\+OK/);
-    const lines = (await pop.readBody()).map((line) => line.toString('latin1'));
+    return (await pop.readBody()).map((line) => line.toString('latin1'));
+  });
+}
+
+/** `TOP msg lines` through the raw line reader (UIDL first, as our client does). */
+function rawTopOf(server: InteropServer, user: string, msg: number, lines: number): Promise<Buffer> {
+  return withRawSession(server, user, async (pop) => {
+    await rawUidlFirst(pop, server);
+    expect(await pop.command(`TOP ${msg} ${lines}`)).toMatch(/^\+OK/);
+    return joinLines(await pop.readBody());
+  });
+}
+
+/** Logs `user` in over the raw line reader, runs `use`, sends QUIT, and closes whatever happens. */
+async function withRawSession<T>(
+  server: InteropServer,
+  user: string,
+  use: (pop: RawPop3) => Promise<T>,
+): Promise<T> {
+  const pop = await RawPop3.connect({ port: server.port });
+  try {
+    await pop.readLine();
+    expect(await pop.command(`USER ${server.loginName(user)}`)).toMatch(/^\+OK/);
+    expect(await pop.command(`PASS ${password(user)}`)).toMatch(/^\+OK/);
+    const result = await use(pop);
     await pop.quit();
-    return lines;
+    return result;
   } finally {
     pop.close();
   }
 }
 
-async function rawLogin(server: InteropServer, user: string): Promise<RawPop3> {
-  const pop = await RawPop3.connect({ port: server.port });
-  await pop.readLine();
-  expect(await pop.command(`USER ${server.loginName(user)}`)).toMatch(/^\+OK/);
-  expect(await pop.command(`PASS ${password(user)}`)).toMatch(/^\+OK/);
-  return pop;
+/** Lists the UIDs first when the server offers UIDL, as our client does before it retrieves. */
+async function rawUidlFirst(pop: RawPop3, server: InteropServer): Promise<void> {
+  if (!server.capabilities.uidl) return;
+  expect(await pop.command('UIDL')).toMatch(/^\+OK/);
+  await pop.readBody();
 }
 
 async function readAll(stream: AsyncIterable<Buffer | string>): Promise<Buffer> {
@@ -506,23 +496,6 @@ async function readAll(stream: AsyncIterable<Buffer | string>): Promise<Buffer> 
 function expected3(message: Buffer): Buffer {
   const headerEnd = message.indexOf('\r\n\r\n') + 4;
   return message.subarray(0, nthLineEnd(message, headerEnd, 3));
-}
-
-/** `TOP msg lines` through the raw line reader (UIDL first, as our client does). */
-async function rawTopOf(server: InteropServer, user: string, msg: number, lines: number): Promise<Buffer> {
-  const pop = await rawLogin(server, user);
-  try {
-    if (server.capabilities.uidl) {
-      await pop.command('UIDL');
-      await pop.readBody();
-    }
-    expect(await pop.command(`TOP ${msg} ${lines}`)).toMatch(/^\+OK/);
-    const body = joinLines(await pop.readBody());
-    await pop.quit();
-    return body;
-  } finally {
-    pop.close();
-  }
 }
 
 /** Offset just past the `count`-th line after `from`. */
@@ -547,8 +520,16 @@ function changeNote(seeded: readonly Buffer[], servedMessages: readonly Buffer[]
   return 'server changes the message; we deliver what it serves';
 }
 
-/** A fetcher with one entry for `user` on `server`. */
-function collector(server: InteropServer, user: string, leaveOnServer: boolean) {
+/** Runs `use` with a fetcher that has one entry for `user` on `server`; stops it whatever happens. */
+async function withCollector(
+  server: InteropServer,
+  user: string,
+  leaveOnServer: boolean,
+  use: (collector: {
+    queue: ReturnType<typeof memoryQueue>;
+    collect: () => ReturnType<MultiPopFetcher['collectNow']>;
+  }) => Promise<void>,
+): Promise<void> {
   const tls = bestTls(server);
   const queue = memoryQueue();
   const fetcher = new MultiPopFetcher({
@@ -576,11 +557,11 @@ function collector(server: InteropServer, user: string, leaveOnServer: boolean) 
     ...(server.caPem ? { connection: { tlsOptions: { ca: server.caPem } } } : {}),
     logger: false,
   });
-  return {
-    queue,
-    collect: () => fetcher.collectNow({ force: true }),
-    stop: () => fetcher.stop(),
-  };
+  try {
+    await use({ queue, collect: () => fetcher.collectNow({ force: true }) });
+  } finally {
+    await fetcher.stop();
+  }
 }
 
 /**
@@ -599,17 +580,4 @@ function expectDelivered(
     const original = servedMessages.find((m) => bySeq(m) === bySeq(body))!;
     expect(body.equals(original), `message ${bySeq(body)} byte-identical`).toBe(true);
   }
-}
-
-function withoutTraceHeader(delivered: Buffer): Buffer {
-  let offset = 0;
-  for (const field of ['Received:', 'X-MultiPOP-Source:']) {
-    if (!delivered.subarray(offset, offset + field.length).equals(Buffer.from(field))) {
-      throw new Error(`expected the trace header field ${field} at byte ${offset}`);
-    }
-    do {
-      offset = delivered.indexOf('\r\n', offset) + 2;
-    } while (delivered[offset] === 0x20 || delivered[offset] === 0x09);
-  }
-  return delivered.subarray(offset);
 }
