@@ -291,13 +291,23 @@ function processWideRegistry(): Set<RunningServer> {
   if (existing) return existing;
   const set = new Set<RunningServer>();
   slots[REGISTRY] = set;
-  process.once('exit', () => {
+  const killAll = () => {
     for (const { pid, dir } of set) {
       // No time to wait for a graceful stop here: kill the whole group at once.
       signal(processGroupOf(pid) === pid ? -pid : pid, 'SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+    set.clear();
+  };
+  process.once('exit', killAll);
+  // A script interrupted by Ctrl-C or killed by a timeout exits without 'exit' handlers; clean
+  // up, then let the signal do what it would have done (unless someone else handles it).
+  for (const name of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(name, () => {
+      killAll();
+      if (process.listenerCount(name) === 0) process.kill(process.pid, name);
+    });
+  }
   return set;
 }
 
