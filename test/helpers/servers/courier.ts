@@ -21,13 +21,12 @@
 import { access, chown, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeMaildir } from '../maildir.js';
-import { localhostCertificate } from '../self-signed-cert.js';
 import { lfMaildirMailboxes } from './lf-maildir-mailboxes.js';
 import {
-  plainAndTlsPorts,
   readLogs,
-  startInPrivateDir,
+  startTlsServerInPrivateDir,
   stopAndRemove,
+  type TlsServerPlace,
   waitUntilListening,
 } from './lifecycle.js';
 import { packageVersion, serverPrograms } from './paths.js';
@@ -48,14 +47,16 @@ const SYSTEM_AUTHDAEMON_DIR = '/run/courier/authdaemon';
  * ```
  */
 export function startCourier(options: InteropServerOptions): Promise<InteropServer> {
-  return startInPrivateDir('courier', 'Courier', options, (dir) => startCourierIn(dir, options));
+  return startTlsServerInPrivateDir('courier', 'Courier', options, (place) => startCourierIn(place, options));
 }
 
-async function startCourierIn(dir: string, options: InteropServerOptions): Promise<InteropServer> {
+async function startCourierIn(
+  { dir, port, tlsPort, cert }: TlsServerPlace,
+  options: InteropServerOptions,
+): Promise<InteropServer> {
   const programs = serverPrograms.courier;
   const courier = systemAccount('courier');
   const owner = systemAccount('nobody');
-  const cert = await localhostCertificate();
   const paths = {
     etc: join(dir, 'etc'),
     authdaemon: join(dir, 'authdaemon'),
@@ -67,7 +68,6 @@ async function startCourierIn(dir: string, options: InteropServerOptions): Promi
     popsLog: join(dir, 'pop3s.log'),
   };
   const maildir = (user: string) => join(paths.home, user, 'Maildir');
-  const { port, tlsPort } = await plainAndTlsPorts();
   await runCommand('cp', ['-a', `${SYSTEM_CONFIG_DIR}/.`, `${paths.etc}/`]);
   await writeFile(join(paths.etc, 'authdaemonrc'), authdaemonrc(), { mode: 0o640 });
   await chown(join(paths.etc, 'authdaemonrc'), 0, courier.gid);

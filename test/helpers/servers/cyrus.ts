@@ -19,12 +19,11 @@
  */
 import { chown, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { localhostCertificate } from '../self-signed-cert.js';
 import {
-  plainAndTlsPorts,
   readLogs,
-  startInPrivateDir,
+  startTlsServerInPrivateDir,
   stopAndRemove,
+  type TlsServerPlace,
   waitUntilListening,
 } from './lifecycle.js';
 import { packageVersion, serverPrograms } from './paths.js';
@@ -44,13 +43,15 @@ const SERVER_NAME = 'localhost';
  * ```
  */
 export function startCyrus(options: InteropServerOptions): Promise<InteropServer> {
-  return startInPrivateDir('cyrus', 'Cyrus', options, (dir) => startCyrusIn(dir, options));
+  return startTlsServerInPrivateDir('cyrus', 'Cyrus', options, (place) => startCyrusIn(place, options));
 }
 
-async function startCyrusIn(dir: string, options: InteropServerOptions): Promise<InteropServer> {
+async function startCyrusIn(
+  { dir, port, tlsPort, cert }: TlsServerPlace,
+  options: InteropServerOptions,
+): Promise<InteropServer> {
   const programs = serverPrograms.cyrus;
   const cyrus = systemAccount('cyrus');
-  const cert = await localhostCertificate();
   const paths = {
     imapd: join(dir, 'imapd.conf'),
     cyrusConf: join(dir, 'cyrus.conf'),
@@ -63,7 +64,6 @@ async function startCyrusIn(dir: string, options: InteropServerOptions): Promise
     pid: join(dir, 'master.pid'),
     log: join(dir, 'master.log'),
   };
-  const { port, tlsPort } = await plainAndTlsPorts();
   for (const sub of [paths.config, paths.spool, paths.sockets]) await mkdir(sub);
   await writeFile(paths.cert, cert.certPem, { mode: 0o644 });
   await writeFile(paths.key, cert.keyPem, { mode: 0o600 });

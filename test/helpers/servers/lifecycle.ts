@@ -7,6 +7,7 @@ import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts, waitForPort } from '../free-port.js';
+import { type CertificatePair, localhostCertificate } from '../self-signed-cert.js';
 import { unavailableReason } from './paths.js';
 import { retryOnPortClash, type ServerProcess, stopServer, tailFile } from './process.js';
 import type { InteropServerName, InteropServerOptions } from './types.js';
@@ -50,18 +51,38 @@ export function startInPrivateDir<T>(
   });
 }
 
+/** Where a TLS-capable server starts: its private directory, its two ports and its certificate. */
+export interface TlsServerPlace {
+  dir: string;
+  /** POP3 with STLS. */
+  port: number;
+  /** POP3 over implicit TLS. */
+  tlsPort: number;
+  /** A certificate for `localhost` / 127.0.0.1; its PEM is what clients trust (`caPem`). */
+  cert: CertificatePair;
+}
+
 /**
- * Two free loopback ports: POP3 (with STLS) and POP3 over implicit TLS.
+ * {@link startInPrivateDir} for a server with a STLS and an implicit-TLS listener: `start` gets
+ * two free loopback ports and a certificate as well.
  *
  * @example
  * ```ts
- * const { port, tlsPort } = await plainAndTlsPorts();
+ * return startTlsServerInPrivateDir('cyrus', 'Cyrus', options, async ({ dir, port, tlsPort, cert }) => …);
  * ```
  */
-export async function plainAndTlsPorts(): Promise<{ port: number; tlsPort: number }> {
-  const [port, tlsPort] = await freePorts(2);
-  if (port === undefined || tlsPort === undefined) throw new Error('no free ports');
-  return { port, tlsPort };
+export function startTlsServerInPrivateDir<T>(
+  server: InteropServerName,
+  label: string,
+  options: InteropServerOptions,
+  start: (place: TlsServerPlace) => Promise<T>,
+): Promise<T> {
+  return startInPrivateDir(server, label, options, async (dir) => {
+    const cert = await localhostCertificate();
+    const [port, tlsPort] = await freePorts(2);
+    if (port === undefined || tlsPort === undefined) throw new Error('no free ports');
+    return start({ dir, port, tlsPort, cert });
+  });
 }
 
 /**

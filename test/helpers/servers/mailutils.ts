@@ -18,13 +18,12 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeMaildir } from '../maildir.js';
-import { localhostCertificate } from '../self-signed-cert.js';
 import { lfMaildirMailboxes } from './lf-maildir-mailboxes.js';
 import {
-  plainAndTlsPorts,
   readLogs,
-  startInPrivateDir,
+  startTlsServerInPrivateDir,
   stopAndRemove,
+  type TlsServerPlace,
   waitUntilListening,
 } from './lifecycle.js';
 import { packageVersion, serverPrograms } from './paths.js';
@@ -44,13 +43,17 @@ const DOMAIN = 'localhost';
  * ```
  */
 export function startMailutils(options: InteropServerOptions): Promise<InteropServer> {
-  return startInPrivateDir('mailutils', 'Mailutils', options, (dir) => startMailutilsIn(dir, options));
+  return startTlsServerInPrivateDir('mailutils', 'Mailutils', options, (place) =>
+    startMailutilsIn(place, options),
+  );
 }
 
-async function startMailutilsIn(dir: string, options: InteropServerOptions): Promise<InteropServer> {
+async function startMailutilsIn(
+  { dir, port, tlsPort, cert }: TlsServerPlace,
+  options: InteropServerOptions,
+): Promise<InteropServer> {
   const programs = serverPrograms.mailutils;
   const owner = systemAccount('nobody');
-  const cert = await localhostCertificate();
   const paths = {
     config: join(dir, 'pop3d.conf'),
     passwdDir: join(dir, 'virtdomain'),
@@ -64,7 +67,6 @@ async function startMailutilsIn(dir: string, options: InteropServerOptions): Pro
     log: join(dir, 'pop3d.log'),
   };
   const maildir = (user: string) => join(paths.home, user, 'INBOX');
-  const { port, tlsPort } = await plainAndTlsPorts();
   for (const sub of [paths.passwdDir, paths.home, paths.locks]) await mkdir(sub, { mode: 0o755 });
   await writeFile(paths.cert, cert.certPem, { mode: 0o644 });
   await writeFile(paths.key, cert.keyPem, { mode: 0o600 });
