@@ -3,7 +3,12 @@ import { passwordAuth } from '../../src/auth/index.js';
 import type { CollectorEventName, CollectorEvents } from '../../src/collect/events.js';
 import { runSession } from '../../src/collect/session.js';
 import type { SessionOptions } from '../../src/collect/session-api.js';
-import { type MailboxEntryInput, parseMailboxEntry, parseServerSettings, type ServerSettingsInput } from '../../src/config/index.js';
+import {
+  type MailboxEntryInput,
+  parseMailboxEntry,
+  parseServerSettings,
+  type ServerSettingsInput,
+} from '../../src/config/index.js';
 import { createLog } from '../../src/log/index.js';
 import { memoryLedger, memoryQueue } from '../../src/stores/index.js';
 import { type DovecotServer, describeWithDovecot, startDovecot } from '../helpers/dovecot.js';
@@ -22,7 +27,11 @@ describeWithDovecot('runSession against Dovecot: every policy end to end', () =>
   afterAll(async () => dovecot?.stop());
 
   /** A fresh Dovecot user seeded with `messages`, and a session factory for it. */
-  async function mailbox(messages: Buffer[], entry: Partial<MailboxEntryInput> = {}, settings: ServerSettingsInput = {}) {
+  async function mailbox(
+    messages: Buffer[],
+    entry: Partial<MailboxEntryInput> = {},
+    settings: ServerSettingsInput = {},
+  ) {
     const n = userCount++;
     const user = `u${n}`;
     await dovecot.seed(user, messages);
@@ -45,7 +54,8 @@ describeWithDovecot('runSession against Dovecot: every policy end to end', () =>
         queue,
         ledger,
         auth: passwordAuth(),
-        emit: <K extends CollectorEventName>(name: K, payload: CollectorEvents[K]) => events.push({ name, payload }),
+        emit: <K extends CollectorEventName>(name: K, payload: CollectorEvents[K]) =>
+          events.push({ name, payload }),
         log: createLog(false),
         connection: { tlsOptions: { ca: dovecot.caPem } },
         ...overrides,
@@ -94,14 +104,21 @@ describeWithDovecot('runSession against Dovecot: every policy end to end', () =>
   });
 
   it('S2 "always delete" overrides leave-on-server', async () => {
-    const box = await mailbox([testMessage(20), testMessage(21)], { leaveOnServer: true }, { alwaysDelete: true });
+    const box = await mailbox(
+      [testMessage(20), testMessage(21)],
+      { leaveOnServer: true },
+      { alwaysDelete: true },
+    );
     expect(await box.run()).toMatchObject({ collected: 2, deleted: 2 });
     expect(await dovecot.messages(box.user)).toHaveLength(0);
   });
 
   it('M6: deletes kept messages N days after they were first collected (injected clock)', async () => {
     let now = Date.UTC(2026, 0, 1);
-    const box = await mailbox([testMessage(30), testMessage(31)], { leaveOnServer: true, deleteAfterDays: 3 });
+    const box = await mailbox([testMessage(30), testMessage(31)], {
+      leaveOnServer: true,
+      deleteAfterDays: 3,
+    });
     expect(await box.run({ now: () => now })).toMatchObject({ collected: 2, deleted: 0 });
     now += 2 * DAY;
     await dovecot.seed(box.user, [testMessage(32)]);
@@ -124,7 +141,11 @@ describeWithDovecot('runSession against Dovecot: every policy end to end', () =>
   });
 
   it('M7 + S7: over-size messages are deleted without being downloaded', async () => {
-    const box = await mailbox([testMessage(50), testMessage(51, 40_000)], { maxMessageSizeKb: 20 }, { deleteOversized: true });
+    const box = await mailbox(
+      [testMessage(50), testMessage(51, 40_000)],
+      { maxMessageSizeKb: 20 },
+      { deleteOversized: true },
+    );
     expect(await box.run()).toMatchObject({ collected: 1, deleted: 2 });
     expect(box.queue.messages.map((m) => seqOf(m.content))).toEqual([50]);
     expect(await dovecot.messages(box.user)).toHaveLength(0);
@@ -150,7 +171,10 @@ describeWithDovecot('runSession against Dovecot: every policy end to end', () =>
   });
 
   it('STARTTLS on the plain port works like implicit TLS', async () => {
-    const box = await mailbox([testMessage(70)], { server: `${dovecot.host}:${dovecot.popPort}`, tls: 'starttls' });
+    const box = await mailbox([testMessage(70)], {
+      server: `${dovecot.host}:${dovecot.popPort}`,
+      tls: 'starttls',
+    });
     expect(await box.run()).toMatchObject({ collected: 1, deleted: 1 });
   });
 

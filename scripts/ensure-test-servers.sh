@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Makes sure the real servers the test suites use are installed: Dovecot (POP3, LMTP), the four
+# other POP3 servers of the interoperability suite (unpacked privately, they conflict as Debian
+# packages), Chromium for the webmail browser test, and the peers of the comparison suite.
+# Run by `npm test` before vitest, and by .ci/run. Installs only as root on a Debian machine with
+# apt-get; anywhere else it says what is missing and goes on — the real-server suites then skip
+# loudly (and fail under CI=true).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# Dovecot is the real POP3 (and LMTP) server of the tests; openssl makes their certificates;
+# python3/make/g++ compile better-sqlite3 (no prebuilt binary is reachable).
+APT_PACKAGES=(dovecot-core dovecot-pop3d dovecot-lmtpd openssl ca-certificates python3 make g++)
+# chromium: the webmail example's browser test. fetchmail, getmail6, time: the comparison suite.
+EXTRA_APT_PACKAGES=(chromium fetchmail getmail6 time)
+
+is_installed() {
+  [[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true)" == installed ]]
+}
+
+if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg-query >/dev/null 2>&1; then
+  echo "ensure-test-servers: not a Debian machine; install Dovecot, Chromium and the interop servers yourself (see docs/getting-started.md)" >&2
+  exit 0
+fi
+missing=()
+for pkg in "${APT_PACKAGES[@]}" "${EXTRA_APT_PACKAGES[@]}"; do
+  is_installed "$pkg" || missing+=("$pkg")
+done
+if [[ $(id -u) -ne 0 ]]; then
+  if [[ ${#missing[@]} -gt 0 ]]; then
+    echo "ensure-test-servers: missing ${missing[*]} — run 'sudo bash scripts/ensure-test-servers.sh' to install; the real-server suites will skip" >&2
+  fi
+  exit 0
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+if [[ ${#missing[@]} -gt 0 ]]; then
+  echo "ensure-test-servers: installing ${missing[*]}"
+  apt-get update -qq || { sleep 5; apt-get update -qq; }
+  # Package scripts must not start system services (a system Dovecot on 110/995): the tests
+  # start private instances. policy-rc.d exit 101 = "not allowed".
+  policy=/usr/sbin/policy-rc.d
+  made_policy=0
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod 0755 "$policy"
+    made_policy=1
+  fi
+  status=0
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" || status=$?
+  if [[ $made_policy -eq 1 ]]; then rm -f "$policy"; fi
+  [[ $status -eq 0 ]] || exit "$status"
+fi
+# Idempotent: a few seconds when everything is already unpacked.
+bash scripts/install-interop-servers.sh
