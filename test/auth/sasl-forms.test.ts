@@ -119,19 +119,22 @@ describe('OAuth SASL forms on the wire', () => {
 
   const entryOf = async (id: string) => (await fx.directory.getEntry(id))!.entry;
 
-  it('Gmail: one line, AUTH XOAUTH2 <base64 user=…^Aauth=Bearer …^A^A>, then the session works', async () => {
-    const server = await fakeServer({
-      personality: 'gmail',
-
-      users: [
-        {
-          name: GMAIL_ACCOUNT,
-          password: 'unused-pw',
-          messages: [Buffer.from('Subject: hi\r\n\r\nhello\r\n')],
-        },
-      ],
+  /** A fake server holding one OAuth account, whose tokens it checks at the authorization server. */
+  const oauthServer = (
+    account: string,
+    options: Omit<FakePop3Options, 'tls' | 'users' | 'checkToken'>,
+    messages?: Buffer[],
+  ) =>
+    fakeServer({
+      ...options,
+      users: [{ name: account, password: 'unused-pw', ...(messages ? { messages } : {}) }],
       checkToken: introspectingCheck,
     });
+
+  it('Gmail: one line, AUTH XOAUTH2 <base64 user=…^Aauth=Bearer …^A^A>, then the session works', async () => {
+    const server = await oauthServer(GMAIL_ACCOUNT, { personality: 'gmail' }, [
+      Buffer.from('Subject: hi\r\n\r\nhello\r\n'),
+    ]);
     const client = await connect(server, 'starttls');
     const entry = await entryOf(GMAIL_ENTRY);
     const token = (await fx.tokens.getTokens(GMAIL_ENTRY))!.accessToken;
@@ -148,12 +151,7 @@ describe('OAuth SASL forms on the wire', () => {
   });
 
   it('Microsoft 365: two lines, AUTH XOAUTH2 → + → <base64>, then the session works', async () => {
-    const server = await fakeServer({
-      personality: 'microsoft',
-
-      users: [{ name: MS_ACCOUNT, password: 'unused-pw' }],
-      checkToken: introspectingCheck,
-    });
+    const server = await oauthServer(MS_ACCOUNT, { personality: 'microsoft' });
     const client = await connect(server, 'starttls');
     const entry = await entryOf(MS_ENTRY);
     const token = (await fx.tokens.getTokens(MS_ENTRY))!.accessToken;
@@ -172,12 +170,7 @@ describe('OAuth SASL forms on the wire', () => {
   });
 
   it('Gmail refusing the token: + <base64 JSON> answered with an empty line, forced refresh, retry signal; the reconnect logs in', async () => {
-    const server = await fakeServer({
-      personality: 'gmail',
-
-      users: [{ name: GMAIL_ACCOUNT, password: 'unused-pw' }],
-      checkToken: introspectingCheck,
-    });
+    const server = await oauthServer(GMAIL_ACCOUNT, { personality: 'gmail' });
     // Make the stored token one the server does not know (as after a server-side expiry).
     const stored = (await fx.tokens.getTokens(GMAIL_ENTRY))!;
     await fx.tokens.setTokens(GMAIL_ENTRY, { ...stored, accessToken: 'revoked-or-expired-token' });
@@ -211,12 +204,7 @@ describe('OAuth SASL forms on the wire', () => {
   });
 
   it('Microsoft refusing the token: a plain -ERR, still AUTH_FAILED with the retry signal', async () => {
-    const server = await fakeServer({
-      personality: 'microsoft',
-
-      users: [{ name: MS_ACCOUNT, password: 'unused-pw' }],
-      checkToken: introspectingCheck,
-    });
+    const server = await oauthServer(MS_ACCOUNT, { personality: 'microsoft' });
     const stored = (await fx.tokens.getTokens(MS_ENTRY))!;
     await fx.tokens.setTokens(MS_ENTRY, { ...stored, accessToken: 'stale-token' });
     const client = await connect(server, 'starttls');
@@ -231,11 +219,7 @@ describe('OAuth SASL forms on the wire', () => {
   });
 
   it('OAUTHBEARER (generic app with sasl: oauthbearer) sends the RFC 7628 GS2 form', async () => {
-    const server = await fakeServer({
-      capabilities: { sasl: ['PLAIN', 'OAUTHBEARER'] },
-      users: [{ name: GMAIL_ACCOUNT, password: 'unused-pw' }],
-      checkToken: introspectingCheck,
-    });
+    const server = await oauthServer(GMAIL_ACCOUNT, { capabilities: { sasl: ['PLAIN', 'OAUTHBEARER'] } });
     const bearer = fx.makeService({
       providers: {
         gmail: {
