@@ -144,8 +144,10 @@ describeWithDovecot('the multipop CLI against Dovecot', () => {
     const run = await cli(['collect', '--config', configFile]);
     expect(run.stdout).toMatch(/ann\/ann-alice: (\d+) on the server, \1 to collect/);
     expect(run.stdout).toMatch(/(\d+)\/\1 messages/);
-    expect(run.stdout).toMatch(/2 mailboxes: \d+ messages .* collected, 1 failed/);
-    expect(run.stdout).toMatch(/ben\/ben-bob: AUTH_FAILED/);
+    // Ben's mailbox failed before (when the suite ran in order) and is then in back-off: skipped.
+    expect(run.stdout).toMatch(
+      /2 mailboxes: \d+ messages .* collected, (1 failed, 0 skipped|0 failed, 1 skipped)/,
+    );
     expect(await dovecot.messages('alice')).toHaveLength(0);
   });
 
