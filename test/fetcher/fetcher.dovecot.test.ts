@@ -4,27 +4,9 @@ import { MultiPopFetcher } from '../../src/fetcher/index.js';
 import { memoryDirectory, memoryLedger, memoryQueue } from '../../src/stores/index.js';
 import { type DovecotServer, describeWithDovecot, startDovecot } from '../helpers/dovecot.js';
 import { seqOf, testMessage } from '../support/messages.js';
+import { withoutTraceHeader } from '../support/trace-header.js';
 
 const PER_MAILBOX = 4;
-
-/**
- * The message as the remote server holds it: what follows our trace header block
- * (`Received:` and `X-MultiPOP-Source:`, each with its folded continuation lines).
- */
-function withoutTraceHeader(delivered: Buffer): Buffer {
-  let offset = 0;
-  for (const field of ['Received:', 'X-MultiPOP-Source:']) {
-    if (!delivered.subarray(offset, offset + field.length).equals(Buffer.from(field))) {
-      throw new Error(`expected the trace header field ${field} at byte ${offset}`);
-    }
-    // The field's first line, then every continuation line (starting with SP or TAB).
-    do {
-      const end = delivered.indexOf('\r\n', offset);
-      offset = end + 2;
-    } while (delivered[offset] === 0x20 || delivered[offset] === 0x09);
-  }
-  return delivered.subarray(offset);
-}
 
 describeWithDovecot('MultiPopFetcher against Dovecot', () => {
   const remote = ['ann-a', 'ann-b', 'ann-c', 'bob-a', 'bob-b', 'bob-c'];

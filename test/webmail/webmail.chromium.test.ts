@@ -25,6 +25,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startWebmail, type Webmail } from '../../examples/webmail/server.js';
 import { capturingLogger } from '../auth/support/oauth-fixture.js';
 import { type DovecotServer, describeWithDovecot, startDovecot } from '../helpers/dovecot.js';
+import { withoutTraceHeader } from '../support/trace-header.js';
 import {
   type BrowserAuthorizationServer,
   startBrowserAuthorizationServer,
@@ -51,23 +52,6 @@ const MESSAGES = [
   Buffer.from('Subject: After granting again\r\n\r\nsecond\r\n', 'latin1'),
 ];
 const ARTIFACTS = join(process.cwd(), 'test-artifacts');
-
-/**
- * The message as the remote server holds it: what follows our trace header block
- * (`Received:` and `X-MultiPOP-Source:`, each with its folded continuation lines).
- */
-function withoutTraceHeader(delivered: Buffer): Buffer {
-  let offset = 0;
-  for (const field of ['Received:', 'X-MultiPOP-Source:']) {
-    if (!delivered.subarray(offset, offset + field.length).equals(Buffer.from(field))) {
-      throw new Error(`expected the trace header field ${field} at byte ${offset}`);
-    }
-    do {
-      offset = delivered.indexOf('\r\n', offset) + 2;
-    } while (delivered[offset] === 0x20 || delivered[offset] === 0x09);
-  }
-  return delivered.subarray(offset);
-}
 
 /** The test's stand-in for the host's login: a cookie naming the user. */
 function demoUser(req: IncomingMessage): string | undefined {
