@@ -14,18 +14,13 @@ APT_PACKAGES=(dovecot-core dovecot-pop3d dovecot-lmtpd openssl ca-certificates p
 # chromium: the webmail example's browser test. fetchmail, getmail6, time: the comparison suite.
 EXTRA_APT_PACKAGES=(chromium fetchmail getmail6 time)
 
-is_installed() {
-  [[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true)" == installed ]]
-}
-
 if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg-query >/dev/null 2>&1; then
   echo "ensure-test-servers: not a Debian machine; install Dovecot, Chromium and the interop servers yourself (see docs/getting-started.md)" >&2
   exit 0
 fi
-missing=()
-for pkg in "${APT_PACKAGES[@]}" "${EXTRA_APT_PACKAGES[@]}"; do
-  is_installed "$pkg" || missing+=("$pkg")
-done
+# shellcheck source=lib/apt.sh
+source scripts/lib/apt.sh
+mapfile -t missing < <(missing_packages "${APT_PACKAGES[@]}" "${EXTRA_APT_PACKAGES[@]}")
 if [[ $(id -u) -ne 0 ]]; then
   if [[ ${#missing[@]} -gt 0 ]]; then
     echo "ensure-test-servers: missing ${missing[*]} — run 'sudo bash scripts/ensure-test-servers.sh' to install; the real-server suites will skip" >&2
@@ -33,23 +28,9 @@ if [[ $(id -u) -ne 0 ]]; then
   exit 0
 fi
 
-export DEBIAN_FRONTEND=noninteractive
 if [[ ${#missing[@]} -gt 0 ]]; then
   echo "ensure-test-servers: installing ${missing[*]}"
-  apt-get update -qq || { sleep 5; apt-get update -qq; }
-  # Package scripts must not start system services (a system Dovecot on 110/995): the tests
-  # start private instances. policy-rc.d exit 101 = "not allowed".
-  policy=/usr/sbin/policy-rc.d
-  made_policy=0
-  if [[ ! -e $policy ]]; then
-    printf '#!/bin/sh\nexit 101\n' >"$policy"
-    chmod 0755 "$policy"
-    made_policy=1
-  fi
-  status=0
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" || status=$?
-  if [[ $made_policy -eq 1 ]]; then rm -f "$policy"; fi
-  [[ $status -eq 0 ]] || exit "$status"
+  apt_install_quietly "${missing[@]}"
 fi
 # Idempotent: a few seconds when everything is already unpacked.
 bash scripts/install-interop-servers.sh

@@ -54,39 +54,13 @@ SERVERS=(
   mailutils=mailutils-pop3d
 )
 
-updated=0
-apt_update_once() {
-  if [[ $updated -eq 0 ]]; then
-    apt-get update -qq
-    updated=1
-  fi
-}
+# shellcheck source=lib/apt.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/apt.sh"
 
-is_installed() {
-  [[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true)" == installed ]]
-}
-
-missing=()
-for pkg in "${DEPENDENCIES[@]}"; do
-  is_installed "$pkg" || missing+=("$pkg")
-done
+mapfile -t missing < <(missing_packages "${DEPENDENCIES[@]}")
 if [[ ${#missing[@]} -gt 0 ]]; then
   echo "install-interop-servers: installing ${missing[*]}"
-  apt_update_once
-  # Package scripts must not start system services (exim4, courier-authdaemon, cyrmaster): the
-  # tests start private instances. policy-rc.d exit 101 = "not allowed"; an existing one is kept.
-  policy=/usr/sbin/policy-rc.d
-  made_policy=0
-  if [[ ! -e $policy ]]; then
-    printf '#!/bin/sh\nexit 101\n' >"$policy"
-    chmod 0755 "$policy"
-    made_policy=1
-  fi
-  status=0
-  # --no-remove: refuse (fail) rather than ever remove a package such as dovecot-pop3d.
-  apt-get install -y -qq --no-install-recommends --no-remove "${missing[@]}" >/dev/null || status=$?
-  if [[ $made_policy -eq 1 ]]; then rm -f "$policy"; fi
-  [[ $status -eq 0 ]] || exit "$status"
+  apt_install_quietly "${missing[@]}"
 fi
 
 mkdir -p "$ROOT"
