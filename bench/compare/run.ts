@@ -16,7 +16,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type ContenderId, resolveContenders } from './contenders.js';
@@ -41,6 +41,8 @@ const log = (line: string) =>
 
 async function main(): Promise<void> {
   const started = Date.now();
+  // Other work on the machine skews every figure: the report states the load around the run.
+  const loadBefore = loadavg()[0] ?? 0;
   // Fails loudly (ENOENT) when the Debian package `time` is missing.
   execFileSync(GNU_TIME, ['true'], { stdio: 'ignore' });
   const wantedScenarios = args.scenarios?.split(',').map((s) => s.trim().toUpperCase());
@@ -93,7 +95,7 @@ async function main(): Promise<void> {
   }
 
   const markdown = [
-    machineMarkdown(server.version, multipopSource, args.quick ?? false, Date.now() - started),
+    machineMarkdown(server.version, multipopSource, args.quick ?? false, Date.now() - started, loadBefore),
     ...missing.map((m) => `- left out: ${m.id} — ${m.reason}`),
     missing.length ? '' : undefined,
     ...results.map(scenarioMarkdown),
@@ -127,7 +129,8 @@ function machineMarkdown(
       `fetchmail ${version('fetchmail', ['--version'], /release ([\d.]+)/)}, ` +
       `getmail ${version('getmail', ['--version'], /getmail ([\d.]+)/)}.`,
     `multipop: ${multipop ?? 'not available'}. ${quick ? '**Quick (smoke) run: shrunk scenarios, one run each.**' : ''}`,
-    `Whole benchmark: ${(elapsedMs / 1000).toFixed(0)} s. Each contender is a whole process (start-up included); ` +
+    `Whole benchmark: ${(elapsedMs / 1000).toFixed(0)} s; load average (1 min) ${loadBefore.toFixed(1)} before, ` +
+      `${(loadavg()[0] ?? 0).toFixed(1)} after. Each contender is a whole process (start-up included); ` +
       'wall time by a monotonic clock, CPU (user+sys, children included) and peak RSS by GNU time.',
     '',
   ].join('\n');
