@@ -113,6 +113,7 @@ function machineMarkdown(
   multipop: string | undefined,
   quick: boolean,
   elapsedMs: number,
+  loadBefore: number,
 ): string {
   const version = (command: string, args: string[], pattern: RegExp) => {
     try {
