@@ -6,13 +6,18 @@ import { smtpQueue } from '../handoff/smtp-queue.js';
 import type { Logger } from '../log/index.js';
 import type { LocalQueue, MailboxDirectory } from '../ports/index.js';
 import { openSqliteStore, type SqliteStore } from '../sqlite/index.js';
-import { maildirQueue } from '../stores/index.js';
+import { type MaildirQueue, maildirQueue } from '../stores/index.js';
 import { type CliConfig, storeKey } from './config-file.js';
 
 /** The fetcher with the stores and queue the config file describes. */
 export interface CliRuntime {
   store: SqliteStore;
   fetcher: MultiPopFetcher;
+  /**
+   * Housekeeping between collections: the Maildir queue's idempotency markers are needed only
+   * until the ledger has recorded a message, so those older than 30 days are removed.
+   */
+  maintenance(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -26,11 +31,12 @@ export async function openRuntime(config: CliConfig, logger?: Logger): Promise<C
   const store = await openSqliteStore({ path: config.store.path, key: storeKey(config) });
   try {
     await syncDirectory(store.directory, config);
+    const queue = buildQueue(config);
     const fetcher = new MultiPopFetcher({
       directory: store.directory,
       ledger: store.ledger,
       tokens: store.tokens,
-      queue: buildQueue(config),
+      queue,
       connection: connectionTuning(config),
       ...(config.oauthAllowInsecureHttp ? { oauth: { allowInsecureRequests: true } } : {}),
       ...(logger ? { logger } : {}),
@@ -38,6 +44,9 @@ export async function openRuntime(config: CliConfig, logger?: Logger): Promise<C
     return {
       store,
       fetcher,
+      async maintenance() {
+        if ('prune' in queue) await queue.prune({ olderThanDays: 30 });
+      },
       async close() {
         await fetcher.stop();
         await store.close();
@@ -49,7 +58,7 @@ export async function openRuntime(config: CliConfig, logger?: Logger): Promise<C
   }
 }
 
-function buildQueue(config: CliConfig): LocalQueue {
+function buildQueue(config: CliConfig): LocalQueue | MaildirQueue {
   const queue = config.queue;
   if (queue.type === 'maildir') return maildirQueue({ root: queue.root, single: queue.single });
   return smtpQueue({

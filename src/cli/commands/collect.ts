@@ -21,7 +21,11 @@ export async function collectCommand(options: CollectOptions): Promise<number> {
   const config: CliConfig = loadCliConfig(options.config);
   const runtime = await openRuntime(config);
   const detach = options.json ? () => undefined : attachProgress(runtime.fetcher, options.out);
+  const DAY = 24 * 60 * 60 * 1000;
+  const housekeeping = setInterval(() => void runtime.maintenance().catch(() => undefined), DAY);
+  housekeeping.unref();
   try {
+    await runtime.maintenance();
     if (options.watch) {
       await runtime.fetcher.start();
       options.out.write(
@@ -34,6 +38,7 @@ export async function collectCommand(options: CollectOptions): Promise<number> {
     report(summaries, options);
     return summaries.some((s) => s.error) ? ExitCode.MAILBOX_FAILED : ExitCode.OK;
   } finally {
+    clearInterval(housekeeping);
     detach();
     await runtime.close();
   }
