@@ -201,6 +201,10 @@ export async function resolveContenders(): Promise<{
     id: 'node-pop3',
     label: 'node-pop3 script',
     argv: [process.execPath, nodePop3],
+    // peers/node-pop3.ts keeps the UIDLs it has seen, one per line.
+    async writeState({ stateDir, uidls }) {
+      await writeFile(join(stateDir, 'node-pop3.uidl'), `${uidls.join('\n')}\n`);
+    },
   });
 
   return { contenders, missing, multipopSource: multipop?.source };

@@ -203,7 +203,7 @@ export function scenarioMarkdown(result: ScenarioResult): string {
         );
         continue;
       }
-      const how = prime.by === r.id ? '' : ` (primed by ${prime.by}: same state file)`;
+      const how = prime.by === r.id ? '' : ` (state copied from ${prime.by}'s run: same state file)`;
       const v = prime.run?.verdict ? `, ${correctness(prime.run.verdict)}` : '';
       const figures = m.ok
         ? `${fmtNum(m.wallMs / 1000, 2)} s, ${fmtMb(m.peakRssKb)}${v}`

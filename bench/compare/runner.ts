@@ -4,7 +4,7 @@
  * Repetitions are interleaved (round 1 of every contender, then round 2…) so a slow phase of
  * the machine does not land on one contender only.
  */
-import { chown, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chown, cp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Contender, ContenderId } from './contenders.js';
 import { type BenchServer, passwordOf } from './dovecot.js';
@@ -160,11 +160,27 @@ async function runIncremental(
   try {
     let uidls: string[] | undefined;
     const unprimed = new Set<ContenderId>();
-    for (const [index, contender] of contenders.entries()) {
+    // Contenders primed by another one come last, so they can take a copy of its state.
+    const primingOrder = [...contenders.entries()].sort(
+      ([, a], [, b]) => Number(a.primeWith !== undefined) - Number(b.primeWith !== undefined),
+    );
+    for (const [index, contender] of primingOrder) {
       const dir = join(ctx.workDir, scenario.id, contender.id, 'prime');
       const state = join(dir, 'state');
       stateDirs.set(contender.id, state);
       const result = results[index] as ContenderResult;
+      const primerResult = results.find((r) => r.id === contender.primeWith);
+      const primerState = contender.primeWith ? stateDirs.get(contender.primeWith) : undefined;
+      if (primerState && primerResult?.prime?.run?.measurement.ok) {
+        // Same tool, same state file (fetchmail's .fetchids): a second full run would only
+        // repeat the first.
+        await mkdir(dir, { recursive: true });
+        await cp(primerState, state, { recursive: true });
+        if (contender.unprivileged && process.getuid?.() === 0) await chownTree(dir, ctx.unprivileged);
+        result.prime = { by: primerResult.id, run: primerResult.prime.run };
+        ctx.log(`${scenario.id} ${contender.id} prime: state copied from ${primerResult.id}`);
+        continue;
+      }
       if (contender.writeState) {
         await mkdir(state, { recursive: true });
         if (contender.unprivileged && process.getuid?.() === 0) {
@@ -312,6 +328,16 @@ async function runOnce(
     if (verdict) verdicts.push(verdict);
   }
   return verdicts.length > 0 ? { measurement, verdict: sumVerdicts(verdicts) } : { measurement };
+}
+
+/** chown -R, for state copied into a directory an unprivileged contender must write. */
+async function chownTree(path: string, owner: { uid: number; gid: number }): Promise<void> {
+  await chown(path, owner.uid, owner.gid);
+  for (const entry of await readdir(path, { withFileTypes: true })) {
+    const child = join(path, entry.name);
+    if (entry.isDirectory()) await chownTree(child, owner);
+    else await chown(child, owner.uid, owner.gid);
+  }
 }
 
 function byteCount(messages: readonly Buffer[]): number {

@@ -85,7 +85,7 @@ export function scenarios(quick: boolean): Scenario[] {
       size: 'mixed',
       keep: false,
       contenders: SINGLE,
-      reps: q({ fast: 3, slow: 1 }, { fast: 1, slow: 1 }),
+      reps: q({ fast: 3, slow: 1, by: { 'node-pop3': 1 } }, { fast: 1, slow: 1 }),
       // fetchmail → LDA took 18.8 s here on a quiet machine; getmail6 14–120 s (or hangs).
       timeoutMs: { fast: 60_000, slow: 60_000, by: { 'fetchmail-mda': 120_000 } },
     },
@@ -111,7 +111,7 @@ export function scenarios(quick: boolean): Scenario[] {
       backlog: { messages: q(20_000, 500), size: 'small' },
       contenders: SINGLE,
       // Every contender runs every repetition: each one adds 10 new messages for all.
-      reps: q({ fast: 5, slow: 5 }, { fast: 1, slow: 1 }),
+      reps: q({ fast: 3, slow: 3 }, { fast: 1, slow: 1 }),
       timeoutMs: { fast: 30_000, slow: 30_000, prime: 120_000 },
     },
     {
@@ -135,8 +135,11 @@ export function scenarios(quick: boolean): Scenario[] {
       size: 'mixed',
       keep: false,
       contenders: MULTI,
-      // One Node start-up per mailbox in turn: a single run says enough.
-      reps: q({ fast: 3, slow: 1, by: { 'multipop-seq': 1 } }, { fast: 1, slow: 1 }),
+      // 100 process start-ups per run make the per-mailbox multipop runs long: fewer of them.
+      reps: q(
+        { fast: 3, slow: 1, by: { 'multipop-seq': 1, 'multipop-par': 2, 'node-pop3': 1 } },
+        { fast: 1, slow: 1 },
+      ),
       timeoutMs: { fast: 90_000, slow: 90_000 },
     },
   ];

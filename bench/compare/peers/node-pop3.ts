@@ -57,9 +57,23 @@ async function main(): Promise<void> {
   await eachLimited(env.accounts, env.concurrency, (account) => collect(env, account));
 }
 
+// node-pop3 can wait for the end of a response forever (when the terminator is split across
+// network chunks); once its socket times out and closes, nothing keeps Node running and the
+// process would exit 0 with the session unfinished. Report that as the failure it is.
+let finished = false;
+process.on('exit', () => {
+  if (finished) return;
+  process.stderr.write('node-pop3: the session stopped before it finished (a response never completed)\n');
+  process.exitCode = 1;
+});
+
 main().then(
-  () => process.exit(0),
+  () => {
+    finished = true;
+    process.exit(0);
+  },
   (err: unknown) => {
+    finished = true;
     process.stderr.write(`node-pop3: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   },
