@@ -188,7 +188,7 @@ export function scenarioMarkdown(result: ScenarioResult): string {
     const ratio = base && ok && !Number.isNaN(base.wallMs) ? x.wallMs / base.wallMs : Number.NaN;
     const failed = x.failed > 0 ? ` (${x.failed} failed)` : '';
     lines.push(
-      `| ${x.label} | ${x.runs}${failed} | ${ok ? `${fmtNum(seconds, 2)} s` : `— (${x.failure ?? 'failed'})`} | ${ok ? `${fmtNum(x.cpuMs / 1000, 2)} s` : '—'} | ${ok ? fmtMb(x.peakRssKb) : '—'} | ${ok ? fmtInt(result.messages / seconds) : '—'} | ${ok ? fmtNum(mb / seconds, 1) : '—'} | ${Number.isNaN(ratio) ? '—' : `${fmtNum(ratio, 2)}`} | ${x.verdict ? correctness(x.verdict) : x.id === 'fetchmail-sink' ? 'n/a (discards mail)' : '—'} |`,
+      `| ${x.label} | ${x.runs}${failed} | ${ok ? `${fmtNum(seconds, 2)} s` : `— (${x.failure ?? 'failed'})`} | ${ok ? `${fmtNum(x.cpuMs / 1000, 2)} s` : '—'} | ${ok ? fmtMb(x.peakRssKb) : '—'} | ${ok ? fmtRate(result.messages / seconds) : '—'} | ${ok ? fmtNum(mb / seconds, 1) : '—'} | ${Number.isNaN(ratio) ? '—' : `${fmtNum(ratio, 2)}`} | ${x.verdict ? correctness(x.verdict) : x.id === 'fetchmail-sink' ? 'n/a (discards mail)' : '—'} |`,
     );
   }
   const primed = result.results.filter((r) => r.prime);
@@ -274,6 +274,11 @@ function fmtNum(value: number, digits: number): string {
 
 function fmtInt(value: number): string {
   return Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : '—';
+}
+
+/** Whole numbers, but one decimal below 10 (one 100 MB message is 0.5 msg/s, not 0). */
+function fmtRate(value: number): string {
+  return value < 10 ? fmtNum(value, 1) : fmtInt(value);
 }
 
 function fmtMb(kb: number): string {

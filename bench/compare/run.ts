@@ -9,13 +9,14 @@
  *   npx tsx bench/compare/run.ts --quick              everything shrunk: a smoke run (< 1 minute)
  *   npx tsx bench/compare/run.ts --scenarios S1,S3 --contenders multipop,raw,fetchmail-sink
  *   npx tsx bench/compare/run.ts --out results.md --json results.json
+ *   npx tsx bench/compare/run.ts --from-json results.json      the report of a saved run again
  *
  * multipop's collector command is configured in contenders.ts (MULTIPOP_COLLECT_CMD overrides).
  * Needs: Dovecot (dovecot-core, dovecot-pop3d), GNU time (`time`), and for the peers
  * `fetchmail` and `getmail6` (Debian packages); a missing peer is left out with a note.
  */
 import { execFileSync } from 'node:child_process';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -33,6 +34,7 @@ const { values: args } = parseArgs({
     contenders: { type: 'string' },
     out: { type: 'string' },
     json: { type: 'string' },
+    'from-json': { type: 'string' },
   },
 });
 
@@ -40,6 +42,7 @@ const log = (line: string) =>
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
 async function main(): Promise<void> {
+  if (args['from-json']) return rerender(args['from-json']);
   const started = Date.now();
   // Other work on the machine skews every figure: the report states the load around the run.
   const loadBefore = loadavg()[0] ?? 0;
@@ -104,8 +107,20 @@ async function main(): Promise<void> {
     .join('\n');
   process.stdout.write(`${markdown}\n`);
   if (args.out) await writeFile(args.out, `${markdown}\n`);
-  if (args.json) await writeFile(args.json, `${JSON.stringify(results, null, 2)}\n`);
+  if (args.json)
+    await writeFile(
+      args.json,
+      `${JSON.stringify({ header: markdown.split('\n\n###')[0], results }, null, 2)}\n`,
+    );
   log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+}
+
+/** `--from-json FILE`: prints the markdown of a saved run again (after a change to the report). */
+async function rerender(file: string): Promise<void> {
+  const saved = JSON.parse(await readFile(file, 'utf8')) as { header?: string; results: ScenarioResult[] };
+  const markdown = [`${saved.header ?? ''}\n`, ...saved.results.map(scenarioMarkdown)].join('\n');
+  process.stdout.write(`${markdown}\n`);
+  if (args.out) await writeFile(args.out, `${markdown}\n`);
 }
 
 function machineMarkdown(
