@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'tsup';
 import { startDovecot } from '../../test/helpers/dovecot.js';
-import { startDelayProxy } from './delay-proxy.js';
+import { startLatencyProxy } from '../compare/latency-proxy.js';
 import type { WorkerResult, WorkerTask } from './worker.js';
 
 const { values } = parseArgs({
@@ -167,7 +167,11 @@ async function main(): Promise<void> {
     console.log('|---|---|---|---|---|---|');
     for (const row of rows) console.log(row);
 
-    const proxy = await startDelayProxy({ targetPort: dovecot.popPort, delayMs: DELAY });
+    const proxy = await startLatencyProxy({
+      targetHost: dovecot.host,
+      targetPort: dovecot.popPort,
+      delayMs: DELAY,
+    });
     try {
       const task = {
         kind: 'many' as const,
