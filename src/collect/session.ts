@@ -2,7 +2,7 @@ import { parseServer } from '../config/index.js';
 import { isMultiPopError, MultiPopError } from '../errors/index.js';
 import type { Pop3ClientApi, Pop3ConnectOptions } from '../pop3/api.js';
 import { Pop3Client } from '../pop3/index.js';
-import type { CollectionLedger, LedgerChange } from '../ports/index.js';
+import type { LedgerChange } from '../ports/index.js';
 import type { EventMailbox } from './events.js';
 import { idempotencyKey } from './idempotency.js';
 import { readListing } from './listing.js';
@@ -91,7 +91,6 @@ async function runSessionOnce(options: SessionOptions): Promise<SessionResult> {
       toDelete: decided.delete.length,
       onServer: listing.length,
     });
-    await recordPrunesAndReports(ledger, entry.id, decided, now, emit, mailbox);
 
     const deleted: { msg: number; uidl: string }[] = [];
     const deletions: Promise<void>[] = [];
@@ -100,17 +99,15 @@ async function runSessionOnce(options: SessionOptions): Promise<SessionResult> {
       deletions.push(client.dele(msg));
     };
 
-    // Deletions the plan decided from the ledger (collected earlier, expired, pending, over-size
-    // under S7). Over-size deletes are recorded as pending first so the next session knows.
-    const newlyPending = decided.delete.filter(
-      (d) => d.reason !== 'pending' && !state.get(d.uidl)?.deletePending,
-    );
-    if (newlyPending.length > 0) {
-      await ledger.apply(
-        entry.id,
-        newlyPending.map((d) => ({ type: 'deletePending', uidl: d.uidl }) satisfies LedgerChange),
-      );
+    // One durable transaction before any DELE: forget UIDLs gone from the server, remember which
+    // over-size messages were reported, and record the deletions the plan decided from the ledger
+    // (collected earlier, expired, over-size under S7) as pending so the next session knows.
+    const changes = prunesAndReports(decided, now, emit, mailbox);
+    for (const d of decided.delete) {
+      if (d.reason !== 'pending' && !state.get(d.uidl)?.deletePending)
+        changes.push({ type: 'deletePending', uidl: d.uidl });
     }
+    if (changes.length > 0) await ledger.apply(entry.id, changes);
     for (const d of decided.delete) issueDelete(d.msg, d.uidl);
 
     const collected = await collectMessages(client, decided.fetch, {
@@ -306,21 +303,20 @@ function finished(stream: NodeJS.ReadableStream): Promise<void> {
   });
 }
 
-async function recordPrunesAndReports(
-  ledger: CollectionLedger,
-  mailboxId: string,
+/** Ledger changes for UIDLs gone from the server and for over-size messages reported now (once). */
+function prunesAndReports(
   decided: ReturnType<typeof plan>,
   now: () => number,
   emit: SessionOptions['emit'],
   mailbox: EventMailbox,
-): Promise<void> {
+): LedgerChange[] {
   const changes: LedgerChange[] = decided.prune.map((uidl) => ({ type: 'forget', uidl }));
   for (const skip of decided.skipOversize) {
     if (!skip.report) continue;
     changes.push({ type: 'oversizeReported', uidl: skip.uidl, at: now() });
     emit('message:skipped', { ...mailbox, uidl: skip.uidl, size: skip.size, reason: 'too-large' });
   }
-  if (changes.length > 0) await ledger.apply(mailboxId, changes);
+  return changes;
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
