@@ -13,6 +13,7 @@ import { type DovecotServer, describeWithDovecot, startDovecot } from '../helper
 import { failure } from '../support/multipop-failure.js';
 import {
   capturingLogger,
+  dovecotOAuth2,
   GENERIC_ACCOUNT,
   type OAuthFixture,
   startOAuthFixture,
@@ -39,12 +40,7 @@ describeWithDovecot('OAuth 2.0 logins against Dovecot with tokens from oidc-prov
     fx = await startOAuthFixture({ server: { accessTokenTtlSeconds: TTL_SECONDS } });
     dovecot = await startDovecot({
       users: [{ name: GENERIC_ACCOUNT, password: 'not-used-with-oauth' }],
-      oauth2: {
-        introspectionUrl: fx.as.introspectionEndpoint,
-        usernameAttribute: 'sub',
-        clientId: fx.as.introspectionClient.clientId,
-        clientSecret: fx.as.introspectionClient.clientSecret,
-      },
+      oauth2: dovecotOAuth2(fx),
     });
     await dovecot.seed(GENERIC_ACCOUNT, MESSAGES);
     await fx.directory.putEntry(

@@ -13,6 +13,7 @@ import { memoryLedger, memoryQueue } from '../../src/stores/index.js';
 import {
   capturingLogger,
   DOMAIN,
+  dovecotOAuth2,
   GENERIC_ACCOUNT,
   type OAuthFixture,
   startOAuthFixture,
@@ -44,12 +45,7 @@ describeWithDovecot('MultiPopFetcher collecting an OAuth mailbox (oidc-provider 
     fx = await startOAuthFixture({ server: { accessTokenTtlSeconds: TTL_SECONDS } });
     dovecot = await startDovecot({
       users: [{ name: GENERIC_ACCOUNT, password: 'not-used-with-oauth' }],
-      oauth2: {
-        introspectionUrl: fx.as.introspectionEndpoint,
-        usernameAttribute: 'sub',
-        clientId: fx.as.introspectionClient.clientId,
-        clientSecret: fx.as.introspectionClient.clientSecret,
-      },
+      oauth2: dovecotOAuth2(fx),
     });
     await fx.directory.putEntry(
       USER,

@@ -10,6 +10,7 @@ import type { Logger } from '../../../src/log/index.js';
 import type { MailboxDirectory, TokenStore } from '../../../src/ports/index.js';
 import { memoryDirectory } from '../../../src/stores/memory/directory.js';
 import { memoryTokenStore } from '../../../src/stores/memory/token-store.js';
+import type { DovecotOptions } from '../../helpers/dovecot.js';
 import {
   startOidcProvider,
   type TestOAuthClient,
@@ -169,5 +170,15 @@ export async function startOAuthFixture(options: FixtureOptions = {}): Promise<O
       await using.completeGrant(callback, { userId: USER });
     },
     stop: () => as.stop(),
+  };
+}
+
+/** Dovecot's oauth2 passdb pointed at the fixture's introspection endpoint (token `sub` = POP3 user). */
+export function dovecotOAuth2(fx: OAuthFixture): NonNullable<DovecotOptions['oauth2']> {
+  return {
+    introspectionUrl: fx.as.introspectionEndpoint,
+    usernameAttribute: 'sub',
+    clientId: fx.as.introspectionClient.clientId,
+    clientSecret: fx.as.introspectionClient.clientSecret,
   };
 }
