@@ -8,9 +8,10 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# Dovecot is the real POP3 (and LMTP) server of the tests; openssl makes their certificates;
+# Dovecot is the real POP3 (and LMTP, with Sieve's duplicate extension) server of the tests;
+# Redis and PostgreSQL back the scale-out suites (started privately per run, never as services); openssl makes their certificates;
 # python3/make/g++ compile better-sqlite3 (no prebuilt binary is reachable).
-APT_PACKAGES=(dovecot-core dovecot-pop3d dovecot-lmtpd openssl ca-certificates python3 make g++)
+APT_PACKAGES=(dovecot-core dovecot-pop3d dovecot-lmtpd dovecot-sieve redis-server postgresql openssl ca-certificates python3 make g++)
 # chromium: the webmail example's browser test. fetchmail, getmail6, time: the comparison suite.
 EXTRA_APT_PACKAGES=(chromium fetchmail getmail6 time)
 
