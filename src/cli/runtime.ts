@@ -15,7 +15,8 @@ export interface CliRuntime {
   fetcher: MultiPopFetcher;
   /**
    * Housekeeping between collections: the Maildir queue's idempotency markers are needed only
-   * until the ledger has recorded a message, so those older than 30 days are removed.
+   * until the ledger has recorded a message, so those older than 30 days are removed; files a
+   * crash left in a Maildir's `tmp/` go after 36 hours.
    */
   maintenance(): Promise<void>;
   close(): Promise<void>;
@@ -45,7 +46,10 @@ export async function openRuntime(config: CliConfig, logger?: Logger): Promise<C
       store,
       fetcher,
       async maintenance() {
-        if ('prune' in queue) await queue.prune({ olderThanDays: 30 });
+        if ('prune' in queue) {
+          await queue.prune({ olderThanDays: 30 });
+          await queue.cleanTmp();
+        }
       },
       async close() {
         await fetcher.stop();

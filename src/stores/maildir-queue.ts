@@ -1,8 +1,9 @@
-import { open, readdir, rename, rm } from 'node:fs/promises';
+import { open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { MultiPopError } from '../errors/index.js';
 import type { EnqueueResult, LocalQueue, QueuedMessage } from '../ports/index.js';
 import { chunkBytes, drain } from './content-stream.js';
+import { keyedGroupCommit } from './group-commit.js';
 import { fsyncDirectory, makeMaildir } from './maildir/durable-fs.js';
 import { KeyMarkers, type MarkerTarget } from './maildir/key-markers.js';
 import { isNameOf, maildirHostName, recipientFolderName, uniqueMaildirName } from './maildir/names.js';
@@ -57,7 +58,17 @@ export interface MaildirQueue extends LocalQueue {
    * retry comes with the mailbox's next session — so call this now and then (e.g. daily).
    */
   prune(options?: { olderThanDays?: number }): Promise<number>;
+  /**
+   * Deletes files in `tmp/` older than `olderThanHours` (default 36, the Maildir convention) from
+   * every Maildir this queue delivered to since it was created, and returns how many. Such files
+   * are what a crash in the middle of a delivery leaves; readers never see them. The queue also
+   * does this once per Maildir, when it first delivers there.
+   */
+  cleanTmp(options?: { olderThanHours?: number }): Promise<number>;
 }
+
+/** Files in `tmp/` older than this are leftovers of a crash (the Maildir convention). */
+const TMP_MAX_AGE_HOURS = 36;
 
 /**
  * A {@link LocalQueue} that delivers into Maildirs, the way every Maildir MDA does: the content
@@ -85,12 +96,15 @@ export function maildirQueue(options: MaildirQueueOptions): MaildirQueue {
   const fileMode = options.fileMode ?? 0o600;
   const dirMode = options.dirMode ?? 0o700;
   const host = maildirHostName(options.hostname);
+  /** Directory syncs shared by concurrent deliveries (one in progress and one waiting per directory). */
+  const syncDirectory = keyedGroupCommit(fsyncDirectory);
   const markers = new KeyMarkers(
     resolve(root, options.keysDir ?? (options.single ? 'multipop-keys' : '.multipop-keys')),
     {
       durable,
       mode: fileMode,
       dirMode,
+      syncDirectory,
     },
   );
   /** Maildirs known to exist (created at most once per process). */
@@ -130,7 +144,7 @@ export function maildirQueue(options: MaildirQueueOptions): MaildirQueue {
         throw err;
       }
       if (entries.some((entry) => isNameOf(entry, target.name))) {
-        if (durable) await fsyncDirectory(join(folder, sub));
+        if (durable) await syncDirectory(join(folder, sub));
         return true;
       }
     }
@@ -155,6 +169,7 @@ export function maildirQueue(options: MaildirQueueOptions): MaildirQueue {
     if (!ready.has(folder)) {
       await makeMaildir(folder, { mode: dirMode, durable });
       ready.add(folder);
+      await removeStale(join(folder, 'tmp'), TMP_MAX_AGE_HOURS).catch(() => 0);
     }
     const name = uniqueMaildirName(host);
     const staged = join(folder, 'tmp', name);
@@ -177,7 +192,7 @@ export function maildirQueue(options: MaildirQueueOptions): MaildirQueue {
       throw err;
     }
     // From here the file is in new/: on failure keep the pending marker, so a retry finds it.
-    if (durable) await fsyncDirectory(newDir);
+    if (durable) await syncDirectory(newDir);
     await markers.markDone(hash).catch(() => undefined); // a lost rename only costs one scan later
     return { id: name };
   }
@@ -223,7 +238,40 @@ export function maildirQueue(options: MaildirQueueOptions): MaildirQueue {
     async prune({ olderThanDays = 30 } = {}) {
       return markers.prune(Date.now() - olderThanDays * 86_400_000);
     },
+    async cleanTmp({ olderThanHours = TMP_MAX_AGE_HOURS } = {}) {
+      let removed = 0;
+      for (const folder of ready) removed += await removeStale(join(folder, 'tmp'), olderThanHours);
+      return removed;
+    },
   };
+}
+
+/**
+ * Removes the files in `dir` last modified more than `hours` ago; returns how many. A file
+ * being written now is younger than that by far (each write updates its time), so only the
+ * leftovers of interrupted deliveries go.
+ */
+async function removeStale(dir: string, hours: number): Promise<number> {
+  const cutoff = Date.now() - hours * 3_600_000;
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw err;
+  }
+  let removed = 0;
+  for (const name of names) {
+    const path = join(dir, name);
+    const info = await stat(path).catch(() => undefined);
+    if (info?.isFile() && info.mtimeMs < cutoff) {
+      await unlink(path).then(
+        () => removed++,
+        () => undefined,
+      );
+    }
+  }
+  return removed;
 }
 
 /**

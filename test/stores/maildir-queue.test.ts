@@ -255,4 +255,22 @@ describe('maildirQueue: idempotency and crash windows', () => {
     expect(await queue.prune({ olderThanDays: 0 })).toBe(1);
     expect(await queue.has('new')).toBe(false);
   });
+
+  it('removes files a crash left in tmp/ after 36 hours, on first delivery and with cleanTmp()', async () => {
+    for (const sub of ['tmp', 'new', 'cur']) await mkdir(join(root, sub), { recursive: true });
+    const old = new Date(Date.now() - 37 * 3_600_000);
+    const recent = new Date(Date.now() - 35 * 3_600_000);
+    await writeFile(join(root, 'tmp', 'crashed-long-ago'), 'half a message');
+    await utimes(join(root, 'tmp', 'crashed-long-ago'), old, old);
+    await writeFile(join(root, 'tmp', 'crashed-recently'), 'half a message');
+    await utimes(join(root, 'tmp', 'crashed-recently'), recent, recent);
+    const queue = maildirQueue({ root, single: true });
+    await queue.enqueue(makeQueuedMessage({ content: raw, idempotencyKey: 'k1' }));
+    expect(await readdir(join(root, 'tmp'))).toEqual(['crashed-recently']);
+    expect(await queue.cleanTmp()).toBe(0);
+    await utimes(join(root, 'tmp', 'crashed-recently'), old, old);
+    expect(await queue.cleanTmp()).toBe(1);
+    expect(await readdir(join(root, 'tmp'))).toEqual([]);
+    expect(await maildirMessages(root)).toHaveLength(1);
+  });
 });

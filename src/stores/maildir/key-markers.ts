@@ -28,14 +28,26 @@ export class KeyMarkers {
   readonly #durable: boolean;
   readonly #mode: number;
   readonly #dirMode: number;
+  /** Syncs a shard directory; shared between concurrent writers (a group commit). */
+  readonly #syncDirectory: (dir: string) => Promise<void>;
   /** Shard directories known to exist (created at most once per process). */
   readonly #shards = new Set<string>();
 
-  constructor(dir: string, options: { durable: boolean; mode: number; dirMode: number }) {
+  constructor(
+    dir: string,
+    options: {
+      durable: boolean;
+      mode: number;
+      dirMode: number;
+      /** @default fsyncDirectory (one sync per call) */
+      syncDirectory?: (dir: string) => Promise<void>;
+    },
+  ) {
     this.#dir = dir;
     this.#durable = options.durable;
     this.#mode = options.mode;
     this.#dirMode = options.dirMode;
+    this.#syncDirectory = options.syncDirectory ?? fsyncDirectory;
   }
 
   /** The file-name-safe hash of an idempotency key (any string goes in). */
@@ -52,7 +64,11 @@ export class KeyMarkers {
     return { state: 'none' };
   }
 
-  /** Records the intent; resolves once the marker is on stable storage (when durable). */
+  /**
+   * Records the intent; resolves once the marker is on stable storage (when durable). The file
+   * is synced through its own handle; its shard directory through `syncDirectory`, which
+   * concurrent writers share.
+   */
   async writePending(hash: string, target: MarkerTarget): Promise<void> {
     const shard = await this.#shard(hash);
     const handle = await open(this.#path(hash, '.pending'), 'w', this.#mode);
@@ -62,7 +78,7 @@ export class KeyMarkers {
     } finally {
       await handle.close();
     }
-    if (this.#durable) await fsyncDirectory(shard);
+    if (this.#durable) await this.#syncDirectory(shard);
   }
 
   /**

@@ -24,7 +24,10 @@ export interface LocalQueueHarness<Q extends LocalQueue> extends ContractHarness
  * The {@link LocalQueue} contract: exact bytes (8-bit, NUL, bare CR and LF, dot lines, any chunk
  * boundaries, several MiB), streams consumed on success and consumed or destroyed on failure, a
  * failed stream rejects and leaves nothing behind, the same idempotency key twice gives one
- * copy (also after a reopen), and `has` when implemented.
+ * copy (also after a reopen and when both calls run at once), and `has` when implemented. It
+ * also enqueues many messages at once — the collection session keeps several in flight so a
+ * queue can share its syncs between them (group commit) — and checks that each is accepted
+ * once and intact, and that one failure among them rejects only its own call.
  *
  * @example
  * ```ts
@@ -149,6 +152,61 @@ export function runLocalQueueContract<Q extends LocalQueue>(
       );
       expect(new Set([a.id, b.id, c.id]).size).toBe(3);
       if (readBack) expect((await held()).map((m) => m.id).sort()).toEqual([a.id, b.id, c.id].sort());
+    });
+
+    it('accepts many messages enqueued at once (a session keeps several in flight), each once and intact', async () => {
+      const messages = Array.from({ length: 24 }, (_, i) =>
+        Buffer.from(`Subject: batch ${i}\r\n\r\n${'x'.repeat(i * 97)}\r\n`),
+      );
+      const results = await Promise.all(
+        messages.map((content, i) =>
+          queue().enqueue(
+            makeQueuedMessage({
+              content: splitAt(content, [7, 64, 3]),
+              idempotencyKey: `k-batch-${i}`,
+              recipient: i % 3 === 0 ? 'bob@example.com' : 'ann@example.com',
+            }),
+          ),
+        ),
+      );
+      expect(new Set(results.map((r) => r.id)).size).toBe(messages.length);
+      if (queue().has) {
+        for (let i = 0; i < messages.length; i++) expect(await queue().has!(`k-batch-${i}`)).toBe(true);
+      }
+      if (readBack) {
+        const all = await held();
+        expect(all).toHaveLength(messages.length);
+        for (const [i, result] of results.entries()) {
+          expect(all.find((m) => m.id === result.id)?.content.equals(messages[i]!)).toBe(true);
+        }
+      }
+    });
+
+    it('a failing message among concurrent ones rejects alone; the others are accepted', async () => {
+      const good = Buffer.from('Subject: good\r\n\r\nfine\r\n');
+      const outcomes = await Promise.allSettled([
+        queue().enqueue(makeQueuedMessage({ content: good, idempotencyKey: 'k-mix-1' })),
+        queue().enqueue(
+          makeQueuedMessage({
+            content: failingStream(good.subarray(0, 9), new Error('connection reset')),
+            idempotencyKey: 'k-mix-2',
+          }),
+        ),
+        queue().enqueue(makeQueuedMessage({ content: good, idempotencyKey: 'k-mix-3' })),
+      ]);
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      if (queue().has) expect(await queue().has!('k-mix-2')).toBe(false);
+      if (readBack) expect(await held()).toHaveLength(2);
+    });
+
+    it('the same key enqueued concurrently gives one copy and one id', async () => {
+      const bytes = Buffer.from('Subject: race\r\n\r\nsame key\r\n');
+      const both = await Promise.all([
+        queue().enqueue(makeQueuedMessage({ content: bytes, idempotencyKey: 'k-race' })),
+        queue().enqueue(makeQueuedMessage({ content: bytes, idempotencyKey: 'k-race' })),
+      ]);
+      expect(both[0].id).toBe(both[1].id);
+      if (readBack) expect(await held()).toHaveLength(1);
     });
 
     it('has(key) answers for accepted keys only (when implemented)', async () => {

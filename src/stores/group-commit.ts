@@ -1,0 +1,85 @@
+/**
+ * A group commit: many callers share one run of an expensive flush (an `fsync`, a database
+ * commit). The function returned resolves once a run of `flush` that **began after the call**
+ * has finished, so whatever the caller wrote before calling is covered by it. While one run is in
+ * progress, every call joins the next run, which starts as soon as the current one ends — so
+ * however many callers arrive, at most one run is in progress and one is waiting, and a caller
+ * waits for at most two runs.
+ *
+ * A run that fails rejects every caller of that run (each then knows its write is not durable);
+ * the next run is unaffected.
+ *
+ * This is how the Maildir queue lets concurrent `enqueue` calls share their directory syncs, and
+ * how the SQLite ledger lets concurrent `apply` calls share one WAL sync; a host's own queue can
+ * use it the same way.
+ *
+ * @example
+ * ```ts
+ * import { open } from 'node:fs/promises';
+ * import { groupCommit } from 'multipop';
+ * const syncSpool = groupCommit(async () => {
+ *   const dir = await open('/var/spool/mine', 'r');
+ *   try { await dir.sync(); } finally { await dir.close(); }
+ * });
+ * // in enqueue: write and sync the file, rename it into the spool, then
+ * await syncSpool(); // shared with every enqueue that renamed in the meantime
+ * ```
+ */
+export function groupCommit(flush: () => Promise<void>): () => Promise<void> {
+  /** The run in progress, if any. */
+  let running: Promise<void> | undefined;
+  /** The callers waiting for the next run (it starts when `running` ends). */
+  let next: Promise<void> | undefined;
+
+  const start = (): Promise<void> => {
+    const run = Promise.resolve().then(flush);
+    running = run;
+    const clear = () => {
+      if (running === run) running = undefined;
+    };
+    run.then(clear, clear);
+    return run;
+  };
+
+  return () => {
+    if (next) return next;
+    if (!running) return start();
+    const after = running;
+    const queued = after.then(
+      () => undefined,
+      () => undefined,
+    );
+    next = queued.then(() => {
+      next = undefined;
+      return start();
+    });
+    return next;
+  };
+}
+
+/**
+ * One {@link groupCommit} per key (a directory path): `sync(key)` resolves once a flush of that
+ * key that began after the call has finished. Keys nobody waits on are forgotten.
+ *
+ * @example
+ * ```ts
+ * const syncDir = keyedGroupCommit((dir) => fsyncDirectory(dir));
+ * await Promise.all([syncDir('/m/new'), syncDir('/m/new'), syncDir('/k/0a')]); // 2 fsyncs
+ * ```
+ */
+export function keyedGroupCommit(flush: (key: string) => Promise<void>): (key: string) => Promise<void> {
+  const commits = new Map<string, { request: () => Promise<void>; waiting: number }>();
+  return async (key) => {
+    let commit = commits.get(key);
+    if (!commit) {
+      commit = { request: groupCommit(() => flush(key)), waiting: 0 };
+      commits.set(key, commit);
+    }
+    commit.waiting++;
+    try {
+      await commit.request();
+    } finally {
+      if (--commit.waiting === 0 && commits.get(key) === commit) commits.delete(key);
+    }
+  };
+}
