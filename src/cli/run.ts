@@ -42,7 +42,12 @@ export function buildProgram(run: (code: Promise<number> | number) => void): Com
     .requiredOption('-c, --config <file>', 'configuration file (multipop.json)')
     .option('--watch', 'keep running and collect on the schedule in the settings', false)
     .option('--json', 'print the result as JSON', false)
-    .action((o: { config: string; watch: boolean; json: boolean }) => {
+    .option(
+      '--force-sync',
+      'let the config file remove users and entries (and replace settings) that the CLI did not put into the store',
+      false,
+    )
+    .action((o: { config: string; watch: boolean; json: boolean; forceSync: boolean }) => {
       const stopSignal = new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);

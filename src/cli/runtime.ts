@@ -4,15 +4,19 @@ import type { ConnectionTuning } from '../collect/session-api.js';
 import { MultiPopFetcher } from '../fetcher/index.js';
 import { smtpQueue } from '../handoff/smtp-queue.js';
 import type { Logger } from '../log/index.js';
-import type { LocalQueue, MailboxDirectory } from '../ports/index.js';
+import type { LocalQueue } from '../ports/index.js';
 import { openSqliteStore, type SqliteStore } from '../sqlite/index.js';
+import { storeMeta } from '../sqlite/store-meta.js';
 import { type MaildirQueue, maildirQueue } from '../stores/index.js';
 import { type CliConfig, storeKey } from './config-file.js';
+import { type DirectoryChanges, syncDirectory } from './directory-sync.js';
 
 /** The fetcher with the stores and queue the config file describes. */
 export interface CliRuntime {
   store: SqliteStore;
   fetcher: MultiPopFetcher;
+  /** What opening changed in the store's directory to match the config file. */
+  changes: DirectoryChanges;
   /**
    * Housekeeping between collections: the Maildir queue's idempotency markers are needed only
    * until the ledger has recorded a message, so those older than 30 days are removed; files a
@@ -22,16 +26,35 @@ export interface CliRuntime {
   close(): Promise<void>;
 }
 
+/** How {@link openRuntime} treats the store's directory. */
+export interface SyncOptions {
+  /**
+   * Let the config file remove users and entries, and replace settings, that the CLI did not put
+   * into the store (a host's own). Without it, such a store is refused and left unchanged.
+   */
+  forceSync?: boolean;
+}
+
 /**
  * Opens the SQLite store, makes its directory match the config file (the file is the source of
- * truth for settings, users and entries; collection state and tokens stay in the store), and
- * builds the fetcher.
+ * truth for settings, users and entries the CLI writes; collection state and tokens stay in the
+ * store), and builds the fetcher. Data the CLI did not write is never removed unless `forceSync`
+ * (see `directory-sync.ts`).
  */
-export async function openRuntime(config: CliConfig, logger?: Logger): Promise<CliRuntime> {
+export async function openRuntime(
+  config: CliConfig,
+  logger?: Logger,
+  sync: SyncOptions = {},
+): Promise<CliRuntime> {
   mkdirSync(dirname(config.store.path), { recursive: true, mode: 0o700 });
   const store = await openSqliteStore({ path: config.store.path, key: storeKey(config) });
   try {
-    await syncDirectory(store.directory, config);
+    const changes = await syncDirectory(
+      store.directory,
+      storeMeta(store, 'cli'),
+      { settings: config.settings, users: config.users },
+      sync.forceSync === true,
+    );
     const queue = buildQueue(config);
     const fetcher = new MultiPopFetcher({
       directory: store.directory,
@@ -45,6 +68,7 @@ export async function openRuntime(config: CliConfig, logger?: Logger): Promise<C
     return {
       store,
       fetcher,
+      changes,
       async maintenance() {
         if ('prune' in queue) {
           await queue.prune({ olderThanDays: 30 });
@@ -79,23 +103,4 @@ function connectionTuning(config: CliConfig): ConnectionTuning {
     ...(config.caFile ? { tlsOptions: { ca: readFileSync(config.caFile) } } : {}),
     ...(ms === undefined ? {} : { timeouts: { connect: ms, greeting: ms, idle: ms } }),
   };
-}
-
-async function syncDirectory(directory: MailboxDirectory, config: CliConfig): Promise<void> {
-  await directory.setSettings(config.settings);
-  const wanted = new Map(config.users.map((u) => [u.id, u]));
-  for (const existing of await directory.listUsers()) {
-    const user = wanted.get(existing.id);
-    if (!user) {
-      await directory.removeUser(existing.id);
-      continue;
-    }
-    const keep = new Set(user.entries.map((e) => e.id));
-    for (const entry of existing.entries) if (!keep.has(entry.id)) await directory.removeEntry(entry.id);
-  }
-  for (const user of config.users) {
-    const { entries, ...flags } = user;
-    await directory.putUser(flags);
-    for (const entry of entries) await directory.putEntry(user.id, entry);
-  }
 }

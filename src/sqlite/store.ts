@@ -6,6 +6,7 @@ import { loadSqliteDriver, type SqliteDatabase } from './driver.js';
 import { sqliteLedger } from './ledger.js';
 import { assertCurrentSchema, migrate, SCHEMA_VERSION } from './schema.js';
 import { openStoreSecretBox } from './store-key.js';
+import { registerStoreHandle } from './store-meta.js';
 import { sqliteTokenStore } from './token-store.js';
 
 /** Options of {@link openSqliteStore}. */
@@ -95,7 +96,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
     if (created && process.platform !== 'win32') chmodSync(options.path, 0o600); // SQLite gives -wal/-shm the same mode
     configure(db, readonly);
     const box = await openStoreSecretBox(db, options.key, !readonly);
-    return {
+    const store: SqliteStore = {
       path: options.path,
       readonly,
       directory: sqliteDirectory(db, box),
@@ -105,6 +106,8 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
         if (db.open) db.close();
       },
     };
+    registerStoreHandle(store, db);
+    return store;
   } catch (err) {
     db.close();
     if (err instanceof MultiPopError) throw err;

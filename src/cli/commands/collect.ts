@@ -1,5 +1,6 @@
 import type { MailboxSummary } from '../../fetcher/index.js';
 import { type CliConfig, loadCliConfig } from '../config-file.js';
+import { describeChanges } from '../directory-sync.js';
 import { ExitCode } from '../exit-codes.js';
 import { attachProgress, formatBytes, type ProgressOutput } from '../progress.js';
 import { openRuntime } from '../runtime.js';
@@ -8,6 +9,8 @@ export interface CollectOptions {
   config: string;
   watch: boolean;
   json: boolean;
+  /** Let the config file remove or replace directory data the CLI did not write (`--force-sync`). */
+  forceSync?: boolean;
   out: ProgressOutput;
   /** Resolves when a `--watch` run should stop (SIGINT/SIGTERM). */
   stopSignal: Promise<void>;
@@ -19,7 +22,10 @@ export interface CollectOptions {
  */
 export async function collectCommand(options: CollectOptions): Promise<number> {
   const config: CliConfig = loadCliConfig(options.config);
-  const runtime = await openRuntime(config);
+  const runtime = await openRuntime(config, undefined, { forceSync: options.forceSync === true });
+  const changed = describeChanges(runtime.changes);
+  // With --json, stdout carries only the JSON result.
+  if (changed) (options.json ? process.stderr : options.out).write(`${changed}\n`);
   const detach = options.json ? () => undefined : attachProgress(runtime.fetcher, options.out);
   const DAY = 24 * 60 * 60 * 1000;
   const housekeeping = setInterval(() => void runtime.maintenance().catch(() => undefined), DAY);
