@@ -6,6 +6,7 @@ import { defineConfig, type Options } from 'tsup';
 const dualEntry = {
   index: 'src/index.ts',
   'sqlite/index': 'src/sqlite/index.ts',
+  'pop3/index': 'src/pop3/index.ts',
 };
 const esmEntry = { ...dualEntry, 'testing/index': 'src/testing/index.ts' };
 

@@ -7,7 +7,9 @@ import type { AuthProvider } from './provider.js';
 /** Options of {@link apopAuth}. */
 export interface ApopAuthOptions {
   /**
-   * Where to register the shared secret so that every log line of the library scrubs it.
+   * Where to register the shared secret so that every log line of the library scrubs it. The
+   * fetcher passes its own registry.
+   * @internal
    * @example
    * ```ts
    * apopAuth({ secrets });

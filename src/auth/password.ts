@@ -21,7 +21,8 @@ export interface PasswordAuthOptions {
   prefer?: 'user' | 'sasl-plain';
   /**
    * Where to register each password so that every log line of the library scrubs it, wherever
-   * it might appear (a server echoing it back, say). Pass the registry your `createLog` uses.
+   * it might appear (a server echoing it back, say). The fetcher passes its own registry.
+   * @internal
    * @example
    * ```ts
    * const secrets = new SecretRegistry();
@@ -63,7 +64,7 @@ export function choosePasswordMechanism(
 }
 
 /**
- * Password login: USER/PASS or AUTH PLAIN, chosen by {@link choosePasswordMechanism}. Never
+ * Password login: USER/PASS or AUTH PLAIN, chosen from the server's capabilities (`SASL PLAIN` only when `prefer` asks for it and it is offered). Never
  * sends the password over an unencrypted connection unless the entry's `tls` is explicitly
  * `'none'` (`TLS_REQUIRED`). The password is never logged.
  *

@@ -1,7 +1,7 @@
 import { parseServer } from '../config/index.js';
 import { isMultiPopError, MultiPopError } from '../errors/index.js';
 import type { Pop3ClientApi, Pop3ConnectOptions } from '../pop3/api.js';
-import { Pop3Client } from '../pop3/index.js';
+import { Pop3Client } from '../pop3/client.js';
 import type { LedgerChange } from '../ports/index.js';
 import type { EventMailbox } from './events.js';
 import { idempotencyKey } from './idempotency.js';

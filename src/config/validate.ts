@@ -49,17 +49,41 @@ function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-/** Validates server-wide settings (S1–S8), applying defaults. @throws MultiPopError `CONFIG_INVALID` */
+/**
+ * Validates server-wide settings (S1–S8), applying defaults.
+ *
+ * @example
+ * ```ts
+ * const settings = parseServerSettings({ schedule: { mode: 'interval', minutes: 10 }, deleteOversized: true });
+ * ```
+ * @throws MultiPopError `CONFIG_INVALID`
+ */
 export function parseServerSettings(input: ServerSettingsInput | unknown): ServerSettings {
   return parseWith(serverSettingsSchema, input, 'server settings');
 }
 
-/** Validates one remote mailbox entry (M1–M8). @throws MultiPopError `CONFIG_INVALID` */
+/**
+ * Validates one remote mailbox entry (M1–M8), applying defaults.
+ *
+ * @example
+ * ```ts
+ * const entry = parseMailboxEntry({ id: 'ann-gmx', server: 'pop.gmx.net:995', username: 'ann', password: 's3cret' });
+ * ```
+ * @throws MultiPopError `CONFIG_INVALID`
+ */
 export function parseMailboxEntry(input: MailboxEntryInput | unknown): MailboxEntry {
   return parseWith(mailboxEntrySchema, input, 'mailbox entry');
 }
 
-/** Validates a local user's settings (U1, U2) and entries. @throws MultiPopError `CONFIG_INVALID` */
+/**
+ * Validates a local user's settings (U1, U2) and entries, applying defaults.
+ *
+ * @example
+ * ```ts
+ * const user = parseUserSettings({ id: 'ann@example.com', entries: [] });
+ * ```
+ * @throws MultiPopError `CONFIG_INVALID`
+ */
 export function parseUserSettings(input: UserSettingsInput | unknown): UserSettings {
   return parseWith(userSettingsSchema, input, 'user settings');
 }

@@ -56,7 +56,14 @@ export const ErrorCodes = {
 /** One of the stable error codes in {@link ErrorCodes}. */
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
-/** What each code means, and what an operator should do about it. */
+/**
+ * What each code means, and what an operator should do about it.
+ *
+ * @example
+ * ```ts
+ * if (isMultiPopError(err)) console.error(`${err.code}: ${errorCodeDescriptions[err.code]}`);
+ * ```
+ */
 export const errorCodeDescriptions: Readonly<Record<ErrorCode, string>> = {
   CONFIG_INVALID: 'A setting, user or mailbox entry failed validation; the message names the field.',
   CONNECT_FAILED: 'The TCP connection to the remote server could not be made (DNS, refused, unreachable).',

@@ -43,7 +43,19 @@ export class MultiPopError extends Error {
   }
 }
 
-/** True when `value` is a {@link MultiPopError}, optionally with the given code. */
+/**
+ * True when `value` is a {@link MultiPopError}, optionally with the given code.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await fetcher.addEntry(actor, userId, input);
+ * } catch (err) {
+ *   if (isMultiPopError(err, 'CONFIG_INVALID')) showFieldError(err.context.field);
+ *   else throw err;
+ * }
+ * ```
+ */
 export function isMultiPopError(value: unknown, code?: ErrorCode): value is MultiPopError {
   return value instanceof MultiPopError && (code === undefined || value.code === code);
 }

@@ -160,7 +160,9 @@ export interface MultiPopFetcherOptions {
    */
   overQuotaAction?: 'skip' | 'disable-entries';
   /**
-   * The session runner (one remote mailbox, once). Replaceable in tests.
+   * The session runner (one remote mailbox, once). A seam for multipop's own tests, not part
+   * of the supported API.
+   * @internal
    * @default runSession
    * @example
    * ```ts

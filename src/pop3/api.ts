@@ -28,9 +28,20 @@ export interface Pop3Limits {
   maxListingEntries: number;
 }
 
+/**
+ * Where and how {@link Pop3Client.connect} connects.
+ *
+ * @example
+ * ```ts
+ * const options: Pop3ConnectOptions = { host: 'pop.example.com', port: 110, tls: 'starttls', timeouts: { idle: 30_000 } };
+ * ```
+ */
 export interface Pop3ConnectOptions {
+  /** Host name or address of the POP3 server (also the name its certificate must carry). */
   host: string;
+  /** TCP port: 995 for implicit TLS, 110 for `starttls` and `none`. */
   port: number;
+  /** `implicit` (TLS from the first byte), `starttls` (STLS, never downgraded) or `none`. */
   tls: TlsMode;
   /**
    * Extra options for `tls.connect` (e.g. `ca` for a test CA). Certificate verification is on
@@ -44,7 +55,13 @@ export interface Pop3ConnectOptions {
    * a number sets the window (commands in flight) when the server advertises it.
    */
   pipelining?: 'auto' | false | number;
+  /**
+   * Where to log commands and status lines (debug level). A host logger is always wrapped in
+   * the library's redaction: passwords, tokens, SASL responses and APOP digests never reach it.
+   * @default no logging
+   */
   logger?: Logger | Log | false;
+  /** Aborting closes the connection and rejects every pending operation. */
   signal?: AbortSignal;
 }
 
@@ -67,19 +84,36 @@ export interface Pop3Capabilities {
   implementation?: string;
 }
 
+/** One line of a LIST response. */
 export interface Pop3ListEntry {
+  /** Message number in this session (1-based). */
   msg: number;
+  /** Size in octets, as the server counts it. */
   size: number;
 }
 
+/** One line of a UIDL response. */
 export interface Pop3UidlEntry {
+  /** Message number in this session (1-based). */
   msg: number;
+  /** The server's unique id of the message, stable across sessions. */
   uid: string;
 }
 
 /** A message body being received: raw, un-stuffed bytes; ends after the terminating `.`. */
 export type Pop3MessageStream = Readable;
 
+/**
+ * What a connected POP3 client offers; {@link Pop3Client} implements it. Code that only needs
+ * these operations can take this type and be handed a substitute in tests.
+ *
+ * @example
+ * ```ts
+ * async function count(client: Pop3ClientApi): Promise<number> {
+ *   return (await client.stat()).count;
+ * }
+ * ```
+ */
 export interface Pop3ClientApi {
   /** The greeting line's text after `+OK`. */
   readonly greeting: string;

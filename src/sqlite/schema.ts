@@ -76,7 +76,14 @@ const MIGRATIONS: ReadonlyArray<(db: SqliteDatabase) => void> = [
   },
 ];
 
-/** The schema version this version of the library writes. */
+/**
+ * The schema version this version of the library writes.
+ *
+ * @example
+ * ```ts
+ * if (fileVersion > SCHEMA_VERSION) throw new Error('the store was written by a newer multipop');
+ * ```
+ */
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /** The file's schema version (`PRAGMA user_version`); 0 for a new, empty file. */

@@ -17,7 +17,7 @@ const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dist = join(root, 'dist');
 /** Entry points built for both module systems; `multipop/testing` is ESM only. */
-const DUAL_SUBPATHS = ['multipop', 'multipop/sqlite'] as const;
+const DUAL_SUBPATHS = ['multipop', 'multipop/pop3', 'multipop/sqlite'] as const;
 
 /** What a child process reports about one module. */
 interface Probe {
@@ -29,7 +29,7 @@ interface Probe {
 const probeBody = `
   const keys = Object.keys(m).filter((k) => k !== 'default' && k !== '__esModule').sort();
   const out = { keys };
-  if (typeof m.parseServer === 'function') out.server = m.parseServer('pop.gmail.com:995');
+  if (typeof m.parseServerSettings === 'function') out.server = m.parseServerSettings({ schedule: { mode: 'interval', minutes: 5 } }).schedule;
   process.stdout.write(JSON.stringify(out));
 `;
 
@@ -63,16 +63,22 @@ afterAll(async () => {
 });
 
 describe('dual ESM + CJS build', () => {
-  const gmail = { host: 'pop.gmail.com', port: 995, tls: 'implicit' };
+  const schedule = { mode: 'interval', minutes: 5 };
 
   it('dist/index.cjs can be required and dist/index.js imported, and both work', async () => {
     const cjs = await requireIn(root, join(dist, 'index.cjs'));
     const esm = await importIn(root, join(dist, 'index.js'));
-    expect(cjs.server).toEqual(gmail);
-    expect(esm.server).toEqual(gmail);
+    expect(cjs.server).toEqual(schedule);
+    expect(esm.server).toEqual(schedule);
     expect(cjs.keys).toEqual(esm.keys);
     expect(cjs.keys).toEqual(
-      expect.arrayContaining(['MultiPopError', 'ErrorCodes', 'parseServer', 'parseConfig', 'createLog']),
+      expect.arrayContaining([
+        'MultiPopError',
+        'ErrorCodes',
+        'parseServerSettings',
+        'parseConfig',
+        'MultiPopFetcher',
+      ]),
     );
   });
 
@@ -84,8 +90,8 @@ describe('dual ESM + CJS build', () => {
       expect(cjs.keys).toEqual(esm.keys);
       expect(esm.keys.length).toBeGreaterThan(0);
       if (specifier === 'multipop') {
-        expect(cjs.server).toEqual(gmail);
-        expect(esm.server).toEqual(gmail);
+        expect(cjs.server).toEqual(schedule);
+        expect(esm.server).toEqual(schedule);
       }
     },
   );
@@ -117,7 +123,9 @@ describe('dual ESM + CJS build', () => {
 
   it('no CJS file requires an ESM-only dependency (they are bundled there)', async () => {
     const files = (await readdir(dist, { recursive: true })).filter((name) => name.endsWith('.cjs'));
-    expect(files).toEqual(expect.arrayContaining(['index.cjs', join('sqlite', 'index.cjs')]));
+    expect(files).toEqual(
+      expect.arrayContaining(['index.cjs', join('pop3', 'index.cjs'), join('sqlite', 'index.cjs')]),
+    );
     for (const file of files) {
       const text = await readFile(join(dist, file), 'utf8');
       for (const dependency of esmOnlyDependencies)

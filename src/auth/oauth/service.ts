@@ -84,8 +84,9 @@ export interface OAuthServiceOptions {
   logger?: Logger | Log | false;
   /**
    * The secret registry of your logs: client secrets and tokens are added so that every log
-   * line of the library scrubs them. Pass the one your fetcher uses.
+   * line of the library scrubs them. The fetcher passes its own.
    * @default a private registry
+   * @internal
    * @example
    * ```ts
    * new OAuthService({ tokens, directory, secrets });
