@@ -111,8 +111,11 @@ export type {
   TokenStore,
   UserFlags,
 } from './ports/index.js';
-// The stores multipop ships, and the hand-off to the host's MTA.
+// The stores multipop ships (and the group commit a host's own queue may share), and the
+// hand-off to the host's MTA.
 export {
+  groupCommit,
+  keyedGroupCommit,
   type MaildirQueue,
   type MaildirQueueOptions,
   type MemoryQueue,
