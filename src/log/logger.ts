@@ -43,10 +43,25 @@ export class SecretRegistry {
   }
 }
 
+/** Where a wrapper finds the secrets to scrub: a {@link SecretRegistry}, or several. */
+interface SecretSource {
+  values(): Iterable<string>;
+}
+
+/** What each wrapper made by {@link createLog} wraps, so that wrapping it again flattens. */
+const wrapped = new WeakMap<
+  object,
+  { target: Logger; bindings: Record<string, unknown>; secrets: SecretSource[] }
+>();
+
 /**
  * Wraps a host logger so that every entry passes through {@link redact} and carries fixed
  * bindings (a component name, a mailbox id, a connection id). The library never calls a host
- * logger directly.
+ * logger directly — not even one with its own `child()` (pino, bunyan): the wrapper's
+ * redaction is the only thing that knows the secrets of the session.
+ *
+ * Wrapping a wrapper does not stack two redactions: it makes one wrapper of the same host
+ * logger with both sets of bindings and both secret registries.
  *
  * @example
  * ```ts
@@ -57,19 +72,21 @@ export class SecretRegistry {
 export function createLog(
   logger: Logger | false | undefined,
   bindings: Record<string, unknown> = {},
-  secrets?: SecretRegistry,
+  secrets?: SecretSource,
 ): Logger & {
   /** The same log with more bindings (a mailbox id, a connection id) on every entry. */
   child(more: Record<string, unknown>): ReturnType<typeof createLog>;
 } {
-  const target = logger || silentLogger;
+  const inner = logger ? wrapped.get(logger) : undefined;
+  const target = inner?.target ?? (logger || silentLogger);
+  const allBindings = inner ? { ...inner.bindings, ...bindings } : bindings;
+  const sources = [...(inner?.secrets ?? []), ...(secrets ? [secrets] : [])];
   const emit =
     (level: keyof Logger) =>
     (obj: Record<string, unknown>, msg?: string): void => {
       if (target === silentLogger) return;
-      const known = secrets ? secrets.values() : [];
-      const knownList = [...known];
-      const safe = redact({ ...bindings, ...obj }, knownList) as Record<string, unknown>;
+      const knownList = sources.flatMap((source) => [...source.values()]);
+      const safe = redact({ ...allBindings, ...obj }, knownList) as Record<string, unknown>;
       const safeMsg = msg === undefined ? undefined : (redact(msg, knownList) as string);
       try {
         target[level](safe, safeMsg);
@@ -77,13 +94,15 @@ export function createLog(
         // A failing host logger must never break mail collection.
       }
     };
-  return {
+  const log: ReturnType<typeof createLog> = {
     debug: emit('debug'),
     info: emit('info'),
     warn: emit('warn'),
     error: emit('error'),
-    child: (more) => createLog(target, { ...bindings, ...more }, secrets),
+    child: (more) => createLog(log, more),
   };
+  wrapped.set(log, { target, bindings: allBindings, secrets: sources });
+  return log;
 }
 
 /** The logger type the library's components receive. */

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
 import type { TlsMode } from '../config/server-address.js';
-import type { Log, Logger } from '../log/index.js';
+import type { Logger } from '../log/index.js';
 
 /**
  * The contract of the POP3 client as the layers above use it (auth, collection). `Pop3Client`
@@ -60,7 +60,7 @@ export interface Pop3ConnectOptions {
    * the library's redaction: passwords, tokens, SASL responses and APOP digests never reach it.
    * @default no logging
    */
-  logger?: Logger | Log | false;
+  logger?: Logger | false;
   /** Aborting closes the connection and rejects every pending operation. */
   signal?: AbortSignal;
 }

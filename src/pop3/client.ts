@@ -83,9 +83,9 @@ export class Pop3Client extends EventEmitter<Pop3ClientEvents> implements Pop3Cl
     this.connectionId = `pop3-${process.pid.toString(36)}-${connectionCounter.toString(36)}`;
     const secrets = new SecretRegistry();
     const bindings = { component: 'pop3', cid: this.connectionId };
-    const logger = options.logger;
-    const log =
-      logger && 'child' in logger ? logger.child(bindings) : createLog(logger || false, bindings, secrets);
+    // Always wrapped, even a host logger with its own child(): only this wrapper knows the
+    // secrets of this connection (a wrapper passed in by the library keeps its own as well).
+    const log = createLog(options.logger || false, bindings, secrets);
     this.#connection = new Pop3Connection({
       host: options.host,
       port: options.port,

@@ -132,6 +132,24 @@ describe('secrets never reach the host logger', () => {
     expect(host.entries[0]!.obj).toMatchObject({ component: 'auth', connection: 7 });
   });
 
+  it('wrapping a wrapper scrubs the secrets of both, keeps both bindings, and calls the host once', () => {
+    const host = capturingLogger();
+    const outer = new SecretRegistry();
+    const inner = new SecretRegistry();
+    const fetcherLog = createLog(host, { component: 'fetcher' }, outer);
+    const connectionLog = createLog(fetcherLog, { cid: 'c1' }, inner);
+    outer.add(SECRETS.password);
+    inner.add(SECRETS.apopDigest);
+    connectionLog.debug({ line: `${SECRETS.password} ${SECRETS.apopDigest}` }, SECRETS.password);
+    expectNoSecret(host.text());
+    expect(host.entries).toHaveLength(1);
+    expect(host.entries[0]!.obj).toEqual({
+      component: 'fetcher',
+      cid: 'c1',
+      line: `${REDACTED} ${REDACTED}`,
+    });
+  });
+
   it('child bindings are redacted like entries', () => {
     const host = capturingLogger();
     createLog(host).child({ mailboxId: 'm2', password: SECRETS.password }).info({}, 'x');

@@ -1,5 +1,5 @@
 import type { MailboxEntry, OAuthProviderName, ServerSettings } from '../../config/index.js';
-import { createLog, type Log, type Logger, SecretRegistry } from '../../log/index.js';
+import { createLog, type Logger, SecretRegistry } from '../../log/index.js';
 import type { MailboxDirectory, TokenStore } from '../../ports/index.js';
 import type { AuthProvider } from '../provider.js';
 import { AuthorizationServerCache } from './authorization-server.js';
@@ -81,7 +81,7 @@ export interface OAuthServiceOptions {
    * new OAuthService({ tokens, directory, logger: pino() });
    * ```
    */
-  logger?: Logger | Log | false;
+  logger?: Logger | false;
   /**
    * The secret registry of your logs: client secrets and tokens are added so that every log
    * line of the library scrubs them. The fetcher passes its own.
