@@ -9,10 +9,17 @@ export function guarded<T>(what: string, work: () => T): Promise<T> {
   try {
     return Promise.resolve(work());
   } catch (err) {
-    return Promise.reject(
-      err instanceof MultiPopError
-        ? err
-        : new MultiPopError('STORE_ERROR', `SQLite store: ${what} failed`, {}, { cause: err }),
-    );
+    return Promise.reject(storeError(what, err));
   }
+}
+
+/** The same for an operation that completes later (a group-committed write). */
+export function guardedLater<T>(what: string, work: Promise<T>): Promise<T> {
+  return work.catch((err: unknown) => Promise.reject(storeError(what, err)));
+}
+
+function storeError(what: string, err: unknown): MultiPopError {
+  return err instanceof MultiPopError
+    ? err
+    : new MultiPopError('STORE_ERROR', `SQLite store: ${what} failed`, {}, { cause: err });
 }

@@ -1,7 +1,8 @@
 import type { CollectionLedger, LedgerChange, LedgerRecord, MailboxStatus } from '../ports/index.js';
 import { assertLedgerChanges } from '../stores/ledger-rules.js';
 import type { SqliteDatabase } from './driver.js';
-import { guarded } from './guard.js';
+import { groupWriter } from './group-writer.js';
+import { guarded, guardedLater } from './guard.js';
 
 interface LedgerRow {
   uidl: string;
@@ -27,10 +28,11 @@ interface StatusRow {
 }
 
 /**
- * The {@link CollectionLedger} over the store's `ledger` and `mailbox_status` tables. `apply` is
- * one immediate transaction (all changes or none) that is on disk when it resolves — the store
- * runs with `synchronous = FULL`, so the commit syncs the WAL. Each change is one upsert or
- * delete by primary key: cost O(changes), whatever the size of the mailbox.
+ * The {@link CollectionLedger} over the store's `ledger` and `mailbox_status` tables. Each `apply`
+ * is atomic (all its changes or none) and on disk when it resolves. Writes are group-committed
+ * ({@link groupWriter}): the `apply` and `saveStatus` calls of all sessions in one turn of the
+ * event loop share one transaction and one WAL sync, and the sync runs off the event loop. Each
+ * change is one upsert or delete by primary key: cost O(changes), whatever the size of the mailbox.
  */
 export function sqliteLedger(db: SqliteDatabase): CollectionLedger {
   const statements = {
@@ -82,6 +84,15 @@ export function sqliteLedger(db: SqliteDatabase): CollectionLedger {
       }
     }
   });
+  // Ledger writes and statuses of every session in the process, group-committed: one
+  // transaction and one WAL sync (off the event loop) per turn; each resolves once durable.
+  const write = groupWriter(
+    db,
+    (w: { mailboxId: string; changes: readonly LedgerChange[] } | { status: StatusRow }) => {
+      if ('status' in w) statements.saveStatus.run(w.status);
+      else apply(w.mailboxId, w.changes);
+    },
+  );
   const clear = db.transaction((mailboxId: string) => {
     statements.clearRecords.run(mailboxId);
     statements.clearStatus.run(mailboxId);
@@ -94,21 +105,20 @@ export function sqliteLedger(db: SqliteDatabase): CollectionLedger {
         for (const row of statements.load.all(mailboxId)) records.set(row.uidl, toRecord(row));
         return records;
       }),
-    apply: (mailboxId, changes) =>
-      guarded('writing the ledger', () => {
-        assertLedgerChanges(changes);
-        if (changes.length > 0) apply.immediate(mailboxId, changes);
-      }),
+    apply: async (mailboxId, changes) => {
+      await guarded('writing the ledger', () => assertLedgerChanges(changes));
+      if (changes.length > 0) await guardedLater('writing the ledger', write({ mailboxId, changes }));
+    },
     clear: (mailboxId) => guarded('clearing the ledger', () => clear.immediate(mailboxId)),
     loadStatus: (mailboxId) =>
       guarded('reading a mailbox status', () => {
         const row = statements.loadStatus.get(mailboxId);
         return row ? toStatus(row) : undefined;
       }),
-    saveStatus: (status) =>
-      guarded('saving a mailbox status', () => {
-        statements.saveStatus.run(toStatusRow(status));
-      }),
+    saveStatus: async (status) => {
+      const row = await guarded('saving a mailbox status', () => toStatusRow(status));
+      await guardedLater('saving a mailbox status', write({ status: row }));
+    },
     listStatus: () => guarded('listing mailbox statuses', () => statements.listStatus.all().map(toStatus)),
   };
 }
