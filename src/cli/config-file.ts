@@ -5,6 +5,9 @@ import { multipopConfigSchema } from '../config/schemas.js';
 import { parseWith } from '../config/validate.js';
 import { MultiPopError } from '../errors/index.js';
 
+/** The CLI's default concurrency (the library's own default is `{ global: 8, perHost: 2 }`). */
+export const CLI_CONCURRENCY = { global: 32, perHost: 8 } as const;
+
 /**
  * The CLI's configuration file (`multipop.json`): the installation (settings + users) and where
  * the state lives. Relative paths are relative to the file.
@@ -14,6 +17,7 @@ import { MultiPopError } from '../errors/index.js';
  * {
  *   "store": { "path": "./state/multipop.sqlite", "keyFile": "./state/store.key" },
  *   "queue": { "type": "maildir", "root": "./mail" },
+ *   "concurrency": { "global": 32, "perHost": 8 },
  *   "settings": { "schedule": { "mode": "interval", "minutes": 5 } },
  *   "users": [{ "id": "ann", "entries": [{ "id": "ann-gmx", "server": "pop.gmx.net:995", "username": "ann", "password": "…" }] }]
  * }
@@ -46,6 +50,19 @@ export const cliConfigSchema = z.strictObject({
    * loopback only; never for a real provider.
    */
   oauthAllowInsecureHttp: z.boolean().default(false),
+  /**
+   * Sessions at once, over all remote servers and per remote host. The defaults suit a mail
+   * server collecting thousands of mailboxes in one process: enough sessions to keep the disk's
+   * group commit fed and the network busy, few enough per provider that it does not refuse
+   * connections from one address; each session holds a bounded window of message data, so
+   * memory grows with `global`, not with the number of mailboxes (docs/performance.md).
+   */
+  concurrency: z
+    .strictObject({
+      global: z.int().min(1).max(1024).default(CLI_CONCURRENCY.global),
+      perHost: z.int().min(1).max(1024).default(CLI_CONCURRENCY.perHost),
+    })
+    .default(CLI_CONCURRENCY),
   /** Seconds per network step. */
   timeoutSeconds: z.number().positive().max(3600).optional(),
   settings: multipopConfigSchema.shape.settings,

@@ -3,12 +3,17 @@
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { isMultiPopError } from '../errors/index.js';
-import { checkConfigCommand } from './commands/check-config.js';
-import { collectCommand } from './commands/collect.js';
-import { demoCommand } from './commands/demo.js';
-import { grantCommand } from './commands/grant.js';
-import { statusCommand } from './commands/status.js';
 import { ExitCode } from './exit-codes.js';
+
+// Each command's module is loaded when that command runs: `collect` never loads the demo's
+// embedded POP3 server or the grant flow's HTTP listener (a lean start, see docs/performance.md).
+const commands = {
+  checkConfig: () => import('./commands/check-config.js'),
+  collect: () => import('./commands/collect.js'),
+  demo: () => import('./commands/demo.js'),
+  grant: () => import('./commands/grant.js'),
+  status: () => import('./commands/status.js'),
+};
 
 function positiveNumber(value: string): number {
   const n = Number(value);
@@ -33,7 +38,13 @@ export function buildProgram(run: (code: Promise<number> | number) => void): Com
     .option('--messages <n>', 'number of small sample messages', positiveNumber, 40)
     .option('--large-mb <n>', 'size of the large sample message in MB', positiveNumber, 8)
     .action((o: { dir: string; messages: number; largeMb: number }) =>
-      run(demoCommand({ dir: o.dir, messages: o.messages, largeMb: o.largeMb, out })),
+      run(
+        commands
+          .demo()
+          .then(({ demoCommand }) =>
+            demoCommand({ dir: o.dir, messages: o.messages, largeMb: o.largeMb, out }),
+          ),
+      ),
     );
 
   program
@@ -52,7 +63,7 @@ export function buildProgram(run: (code: Promise<number> | number) => void): Com
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
-      run(collectCommand({ ...o, out, stopSignal }));
+      run(commands.collect().then(({ collectCommand }) => collectCommand({ ...o, out, stopSignal })));
     });
 
   program
@@ -60,7 +71,9 @@ export function buildProgram(run: (code: Promise<number> | number) => void): Com
     .description('show per-mailbox last run, errors and totals (safe while a collector runs)')
     .requiredOption('-c, --config <file>', 'configuration file')
     .option('--json', 'print as JSON', false)
-    .action((o: { config: string; json: boolean }) => run(statusCommand({ ...o, out })));
+    .action((o: { config: string; json: boolean }) =>
+      run(commands.status().then(({ statusCommand }) => statusCommand({ ...o, out }))),
+    );
 
   program
     .command('grant')
@@ -72,15 +85,17 @@ export function buildProgram(run: (code: Promise<number> | number) => void): Com
     .option('--timeout <seconds>', 'how long to wait for the redirect', positiveNumber, 600)
     .action((userId: string, mailboxId: string, o: { config: string; domain: string; timeout: number }) =>
       run(
-        grantCommand({
-          config: o.config,
-          userId,
-          mailboxId,
-          domain: o.domain,
-          timeoutSeconds: o.timeout,
-          out,
-          input: process.stdin,
-        }),
+        commands.grant().then(({ grantCommand }) =>
+          grantCommand({
+            config: o.config,
+            userId,
+            mailboxId,
+            domain: o.domain,
+            timeoutSeconds: o.timeout,
+            out,
+            input: process.stdin,
+          }),
+        ),
       ),
     );
 
@@ -88,7 +103,9 @@ export function buildProgram(run: (code: Promise<number> | number) => void): Com
     .command('check-config')
     .description('validate a configuration file; errors name the field')
     .requiredOption('-c, --config <file>', 'configuration file')
-    .action((o: { config: string }) => run(checkConfigCommand({ ...o, out })));
+    .action((o: { config: string }) =>
+      run(commands.checkConfig().then(({ checkConfigCommand }) => checkConfigCommand({ ...o, out }))),
+    );
 
   return program;
 }

@@ -2,7 +2,6 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ConnectionTuning } from '../collect/session-api.js';
 import { MultiPopFetcher } from '../fetcher/index.js';
-import { smtpQueue } from '../handoff/smtp-queue.js';
 import type { Logger } from '../log/index.js';
 import type { LocalQueue } from '../ports/index.js';
 import { openSqliteStore, type SqliteStore } from '../sqlite/index.js';
@@ -55,12 +54,13 @@ export async function openRuntime(
       { settings: config.settings, users: config.users },
       sync.forceSync === true,
     );
-    const queue = buildQueue(config);
+    const queue = await buildQueue(config);
     const fetcher = new MultiPopFetcher({
       directory: store.directory,
       ledger: store.ledger,
       tokens: store.tokens,
       queue,
+      concurrency: config.concurrency,
       connection: connectionTuning(config),
       ...(config.oauthAllowInsecureHttp ? { oauth: { allowInsecureRequests: true } } : {}),
       ...(logger ? { logger } : {}),
@@ -86,9 +86,11 @@ export async function openRuntime(
   }
 }
 
-function buildQueue(config: CliConfig): LocalQueue | MaildirQueue {
+async function buildQueue(config: CliConfig): Promise<LocalQueue | MaildirQueue> {
   const queue = config.queue;
   if (queue.type === 'maildir') return maildirQueue({ root: queue.root, single: queue.single });
+  // Loaded only for this queue type: nodemailer is not needed to deliver into a Maildir.
+  const { smtpQueue } = await import('../handoff/smtp-queue.js');
   return smtpQueue({
     host: queue.host,
     port: queue.port,

@@ -40,7 +40,7 @@ export interface QueuedMessage {
    * same key twice must accept it once (this closes the last duplicate window after a crash).
    */
   idempotencyKey: string;
-  /** Parses Message-ID, From, Subject and Date from the header block (lazily, with mailparser). */
+  /** Reads Message-ID, From, Subject, Date and Return-Path from the header block (only when called; no MIME parser). */
   metadata(): Promise<MessageMetadata>;
 }
 

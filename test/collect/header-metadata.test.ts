@@ -44,4 +44,30 @@ describe('parseHeaderMetadata', () => {
     const meta = await parse('Subject: whole\r\nFrom: Ann <ann@exa');
     expect(meta).toEqual({ subject: 'whole' });
   });
+
+  it('decodes encoded words: B and Q, several charsets, a character split across two words, folding', async () => {
+    const meta = await parseHeaderMetadata(
+      Buffer.from(
+        'Subject: =?ISO-8859-1?Q?Gr=FC=DFe_aus?= =?UTF-8?B?S8O2bG4=?=\r\n' +
+          ' und =?utf-8?q?=E2=82?=\r\n =?utf-8?q?=AC?= 5\r\n' +
+          'From: =?UTF-8?B?SsO8cmdlbg==?= <j@example.de>\r\n\r\n',
+        'latin1',
+      ),
+    );
+    expect(meta.subject).toBe('Grüße ausKöln und € 5');
+    expect(meta.from).toBe('"Jürgen" <j@example.de>');
+    expect((await parse('From: ann@x, "B, C" <b@y>, <c@z>\r\n\r\n')).from).toBe('ann@x, "B, C" <b@y>, c@z');
+  });
+
+  it('reads raw 8-bit header bytes as UTF-8, or as Latin-1 where they are not UTF-8', async () => {
+    expect((await parseHeaderMetadata(Buffer.from('Subject: Grüße\r\n\r\n', 'utf8'))).subject).toBe('Grüße');
+    expect((await parseHeaderMetadata(Buffer.from('Subject: Gr\xfc\xdfe\r\n\r\n', 'latin1'))).subject).toBe(
+      'Grüße',
+    );
+  });
+
+  it('gives a bare Message-ID its angle brackets, reads only the header block, takes the first field', async () => {
+    const meta = await parse('Message-ID: abc@x\r\nSubject: one\r\nSubject: two\r\n\r\nSubject: body\r\n');
+    expect(meta).toEqual({ messageId: '<abc@x>', subject: 'one' });
+  });
 });

@@ -19,7 +19,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   ports: ['config', 'errors'],
   pop3: ['config', 'errors', 'log'],
   auth: ['pop3', 'ports', 'config', 'errors', 'log', 'oauth4webapi', 'zod'],
-  collect: ['auth', 'pop3', 'ports', 'config', 'errors', 'log', 'mailparser'],
+  collect: ['auth', 'pop3', 'ports', 'config', 'errors', 'log'],
   stores: ['ports', 'config', 'errors', 'log', 'crypto'],
   handoff: ['ports', 'config', 'errors', 'log', 'nodemailer'],
   sqlite: ['stores', 'ports', 'crypto', 'config', 'errors', 'log', 'better-sqlite3'],
