@@ -1,14 +1,15 @@
 import { defineConfig, type Options } from 'tsup';
 
-// Entry points mirror the package's subpath exports. `multipop/testing` is ESM only: its
-// contract suites import vitest, which refuses to load from CommonJS, so a CJS build of it
-// could never run (CommonJS projects reach it with `await import('multipop/testing')`).
+// Entry points mirror the package's subpath exports. `multipop/testing` (no test framework)
+// is built for both module systems; `multipop/testing/vitest` is ESM only: it imports vitest,
+// which refuses to load from CommonJS.
 const dualEntry = {
   index: 'src/index.ts',
   'sqlite/index': 'src/sqlite/index.ts',
   'pop3/index': 'src/pop3/index.ts',
+  'testing/index': 'src/testing/index.ts',
 };
-const esmEntry = { ...dualEntry, 'testing/index': 'src/testing/index.ts' };
+const esmEntry = { ...dualEntry, 'testing/vitest': 'src/testing/vitest.ts' };
 
 /**
  * p-queue and oauth4webapi ship ESM only. A CommonJS consumer cannot `require()` them on

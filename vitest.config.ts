@@ -8,6 +8,7 @@ export default defineConfig({
     // Examples and tests import the package by its public name, resolved to the source here
     // (tsx does the same through tsconfig `paths`); the built output is tested separately.
     alias: [
+      { find: /^multipop\/testing\/vitest$/, replacement: src('testing/vitest.ts') },
       { find: /^multipop\/testing$/, replacement: src('testing/index.ts') },
       { find: /^multipop\/sqlite$/, replacement: src('sqlite/index.ts') },
       { find: /^multipop\/pop3$/, replacement: src('pop3/index.ts') },

@@ -12,9 +12,9 @@ import {
   fakeClock,
   memoryDirectory,
   memoryLedger,
-  runLocalQueueContract,
   startFakePop3Server,
 } from 'multipop/testing';
+import { runLocalQueueContract } from 'multipop/testing/vitest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SpoolQueue } from './spool-queue.js';
 

@@ -1,21 +1,23 @@
 /**
- * `multipop/testing`: what an integrator needs to test an embedding of multipop.
+ * `multipop/testing`: what an integrator needs to test an embedding of multipop — with no test
+ * framework (ESM and CommonJS builds; runs under vitest, Jest, mocha, `node:test` or plain `node`).
  *
  * - An in-process **fake POP3 server** ({@link startFakePop3Server}) with capabilities,
  *   Gmail/Microsoft personalities and injectable faults (stalls, drops, `-ERR [IN-USE]`, …).
- * - The **contract suites** ({@link runLocalQueueContract}, {@link runLedgerContract},
- *   {@link runDirectoryContract}, {@link runTokenStoreContract}) to run against your own port
- *   implementations. They call vitest's `describe`/`it`/`expect`, so vitest (≥ 3.2) is an
- *   optional peer dependency of multipop: install it in the project that runs them.
+ * - The **contract suites** ({@link localQueueContract}, {@link ledgerContract},
+ *   {@link directoryContract}, {@link tokenStoreContract}) to run against your own port
+ *   implementations: {@link runContract} runs one and returns a report, {@link registerContract}
+ *   hands its cases to your framework's `describe`/`it`. For vitest, `multipop/testing/vitest`
+ *   registers them in one call (`runLocalQueueContract(…)`).
  * - The **in-memory ports** (also exported by `multipop` itself) for the parts you don't test.
  * - A **fake clock** ({@link fakeClock}) for the `now` options.
  *
  * @example
  * ```ts
- * // my-queue.test.ts
- * import { runLocalQueueContract } from 'multipop/testing';
- * import { SpoolQueue } from './spool-queue.js';
- * runLocalQueueContract('spool queue', () => new SpoolQueue('/tmp/spool'));
+ * // check-queue.ts — no test framework
+ * import { localQueueContract, memoryQueue, runContract } from 'multipop/testing';
+ * const report = await runContract(localQueueContract('memory queue', () => memoryQueue()));
+ * if (!report.ok) throw new Error(report.failed.map((f) => f.name).join('\n'));
  * ```
  *
  * @packageDocumentation

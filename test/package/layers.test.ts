@@ -84,6 +84,13 @@ describe('layers import only what docs/architecture.md allows', () => {
     expect(violations).toEqual([]);
   });
 
+  it('only src/testing/vitest.ts imports vitest: the rest of the kit runs without a framework', () => {
+    const importing = files
+      .filter((file) => importsOf(file).some((specifier) => targetOf(file, specifier) === 'vitest'))
+      .map((file) => relative(srcDir, file));
+    expect(importing).toEqual([join('testing', 'vitest.ts')]);
+  });
+
   it('only the protocol layer (and the test kit) reaches into the byte framer', () => {
     const reaching = files
       .filter((file) => !['pop3', 'testing'].includes(layerOf(file)))

@@ -1,8 +1,4 @@
-import {
-  runDirectoryContract,
-  runLedgerContract,
-  runTokenStoreContract,
-} from '../../src/testing/contracts/index.js';
+import { runDirectoryContract, runLedgerContract, runTokenStoreContract } from '../../src/testing/vitest.js';
 import { sqliteHarness } from './sqlite-helpers.js';
 
 runLedgerContract(

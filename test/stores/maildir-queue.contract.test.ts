@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { type MaildirQueue, maildirQueue } from '../../src/stores/index.js';
-import { runLocalQueueContract } from '../../src/testing/contracts/index.js';
+import { runLocalQueueContract } from '../../src/testing/vitest.js';
 import { allRecipientMessages, maildirMessages, tempRoot } from './maildir-helpers.js';
 
 const roots = new WeakMap<MaildirQueue, string>();

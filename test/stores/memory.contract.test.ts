@@ -4,7 +4,7 @@ import {
   runLedgerContract,
   runLocalQueueContract,
   runTokenStoreContract,
-} from '../../src/testing/contracts/index.js';
+} from '../../src/testing/vitest.js';
 
 runLocalQueueContract('memoryQueue', {
   create: () => memoryQueue(),

@@ -11,10 +11,12 @@ describe('multipop/testing exports', () => {
     for (const name of [
       'startFakePop3Server',
       'createTestCertificate',
-      'runLocalQueueContract',
-      'runLedgerContract',
-      'runDirectoryContract',
-      'runTokenStoreContract',
+      'localQueueContract',
+      'ledgerContract',
+      'directoryContract',
+      'tokenStoreContract',
+      'runContract',
+      'registerContract',
       'makeQueuedMessage',
       'fakeClock',
       'memoryDirectory',
@@ -35,7 +37,7 @@ describe('multipop/testing exports', () => {
 
   it('keeps test-only code out of the main entry point', () => {
     expect('startFakePop3Server' in main).toBe(false);
-    expect('runLocalQueueContract' in main).toBe(false);
+    expect('localQueueContract' in main).toBe(false);
     expect('fakeClock' in main).toBe(false);
   });
 });

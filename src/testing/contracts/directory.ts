@@ -1,8 +1,9 @@
-import { describe, expect, it } from 'vitest';
 import { type MailboxEntry, parseMailboxEntry, parseServerSettings } from '../../config/index.js';
 import { isMultiPopError } from '../../errors/index.js';
 import type { MailboxDirectory } from '../../ports/index.js';
+import { expect } from './expect.js';
 import { type ContractFactory, toHarness, useSubject } from './harness.js';
+import { type Contract, defineContract, describe, it } from './suite.js';
 
 const passwordEntry = (id: string, password = 'p4ss-wörd'): MailboxEntry =>
   parseMailboxEntry({
@@ -48,14 +49,18 @@ const settingsWithSecrets = () =>
  *
  * @example
  * ```ts
- * import { runDirectoryContract } from 'multipop/testing';
+ * import { runDirectoryContract } from 'multipop/testing/vitest';
  * runDirectoryContract('accounts-db directory', () => new AccountsDirectory(testDb()));
  * ```
  */
-export function runDirectoryContract<D extends MailboxDirectory>(
+export function directoryContract<D extends MailboxDirectory>(
   name: string,
   factory: ContractFactory<D>,
-): void {
+): Contract {
+  return defineContract(() => directoryCases(name, factory));
+}
+
+function directoryCases<D extends MailboxDirectory>(name: string, factory: ContractFactory<D>): void {
   const harness = toHarness(factory);
 
   describe(`MailboxDirectory contract: ${name}`, () => {
@@ -216,20 +221,23 @@ export function runDirectoryContract<D extends MailboxDirectory>(
       expect((await directory().getUser('ann'))?.entries).toHaveLength(1);
     });
 
-    it.skipIf(!harness.reopen)('keeps settings, users and entries across a reopen', async () => {
-      const settings = settingsWithSecrets();
-      await directory().setSettings(settings);
-      await directory().putUser({ id: 'ann', enabled: true, mayEditSettings: true });
-      await directory().putEntry('ann', passwordEntry('a1'));
-      await directory().putEntry('ann', oauthEntry('a2'));
-      const reopened = await directory.reopen!();
-      expect(await reopened.getSettings()).toEqual(settings);
-      expect(await reopened.getUser('ann')).toEqual({
-        id: 'ann',
-        enabled: true,
-        mayEditSettings: true,
-        entries: expect.arrayContaining([passwordEntry('a1'), oauthEntry('a2')]),
-      });
-    });
+    it.skipIf(!harness.reopen, 'needs harness.reopen (close and open the same data again)')(
+      'keeps settings, users and entries across a reopen',
+      async () => {
+        const settings = settingsWithSecrets();
+        await directory().setSettings(settings);
+        await directory().putUser({ id: 'ann', enabled: true, mayEditSettings: true });
+        await directory().putEntry('ann', passwordEntry('a1'));
+        await directory().putEntry('ann', oauthEntry('a2'));
+        const reopened = await directory.reopen!();
+        expect(await reopened.getSettings()).toEqual(settings);
+        expect(await reopened.getUser('ann')).toEqual({
+          id: 'ann',
+          enabled: true,
+          mayEditSettings: true,
+          entries: expect.arrayContaining([passwordEntry('a1'), oauthEntry('a2')]),
+        });
+      },
+    );
   });
 }

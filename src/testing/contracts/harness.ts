@@ -1,4 +1,4 @@
-import { afterEach, beforeEach } from 'vitest';
+import { afterEach, beforeEach } from './suite.js';
 
 /**
  * How a contract suite gets instances of the implementation under test.

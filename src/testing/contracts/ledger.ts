@@ -1,11 +1,12 @@
-import { describe, expect, it } from 'vitest';
 import {
   type CollectionLedger,
   emptyMailboxStatus,
   type LedgerRecord,
   type MailboxStatus,
 } from '../../ports/index.js';
+import { expect } from './expect.js';
 import { type ContractFactory, toHarness, useSubject } from './harness.js';
+import { type Contract, defineContract, describe, it } from './suite.js';
 
 const record = (uidl: string, firstSeen: number, flags: Partial<LedgerRecord> = {}): LedgerRecord => ({
   uidl,
@@ -33,14 +34,18 @@ const record = (uidl: string, firstSeen: number, flags: Partial<LedgerRecord> = 
  *
  * @example
  * ```ts
- * import { runLedgerContract } from 'multipop/testing';
+ * import { runLedgerContract } from 'multipop/testing/vitest';
  * runLedgerContract('postgres ledger', { create: () => pgLedger(testPool()), reopen: (l) => pgLedger(testPool()) });
  * ```
  */
-export function runLedgerContract<L extends CollectionLedger>(
+export function ledgerContract<L extends CollectionLedger>(
   name: string,
   factory: ContractFactory<L>,
-): void {
+): Contract {
+  return defineContract(() => ledgerCases(name, factory));
+}
+
+function ledgerCases<L extends CollectionLedger>(name: string, factory: ContractFactory<L>): void {
   const harness = toHarness(factory);
 
   describe(`CollectionLedger contract: ${name}`, () => {
@@ -219,21 +224,24 @@ export function runLedgerContract<L extends CollectionLedger>(
       expect((await ledger().loadStatus(list[0]!.mailboxId))?.totalMessages).not.toBe(99);
     });
 
-    it.skipIf(!harness.reopen)('keeps records and statuses across a reopen', async () => {
-      await ledger().apply('m1', [
-        { type: 'collected', uidl: 'u1', at: 1 },
-        { type: 'deletePending', uidl: 'u1' },
-        { type: 'oversizeReported', uidl: 'u2', at: 2 },
-      ]);
-      await ledger().saveStatus({ ...emptyMailboxStatus('m1'), totalSessions: 1 });
-      const reopened = await ledger.reopen!();
-      expect(await reopened.load('m1')).toEqual(
-        new Map([
-          ['u1', record('u1', 1, { collected: true, deletePending: true })],
-          ['u2', record('u2', 2, { oversizeReported: true })],
-        ]),
-      );
-      expect((await reopened.loadStatus('m1'))?.totalSessions).toBe(1);
-    });
+    it.skipIf(!harness.reopen, 'needs harness.reopen (close and open the same data again)')(
+      'keeps records and statuses across a reopen',
+      async () => {
+        await ledger().apply('m1', [
+          { type: 'collected', uidl: 'u1', at: 1 },
+          { type: 'deletePending', uidl: 'u1' },
+          { type: 'oversizeReported', uidl: 'u2', at: 2 },
+        ]);
+        await ledger().saveStatus({ ...emptyMailboxStatus('m1'), totalSessions: 1 });
+        const reopened = await ledger.reopen!();
+        expect(await reopened.load('m1')).toEqual(
+          new Map([
+            ['u1', record('u1', 1, { collected: true, deletePending: true })],
+            ['u2', record('u2', 2, { oversizeReported: true })],
+          ]),
+        );
+        expect((await reopened.loadStatus('m1'))?.totalSessions).toBe(1);
+      },
+    );
   });
 }

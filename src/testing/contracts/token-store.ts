@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
 import type { OAuthTokenSet, PendingGrant, TokenStore } from '../../ports/index.js';
+import { expect } from './expect.js';
 import { type ContractFactory, toHarness, useSubject } from './harness.js';
+import { type Contract, defineContract, describe, it } from './suite.js';
 
 const tokenSet = (suffix = ''): OAuthTokenSet => ({
   accessToken: `ya29.access-token${suffix}`,
@@ -29,11 +30,18 @@ const grant = (state: string, overrides: Partial<PendingGrant> = {}): PendingGra
  *
  * @example
  * ```ts
- * import { runTokenStoreContract } from 'multipop/testing';
+ * import { runTokenStoreContract } from 'multipop/testing/vitest';
  * runTokenStoreContract('vault token store', () => new VaultTokenStore(testVault()));
  * ```
  */
-export function runTokenStoreContract<S extends TokenStore>(name: string, factory: ContractFactory<S>): void {
+export function tokenStoreContract<S extends TokenStore>(
+  name: string,
+  factory: ContractFactory<S>,
+): Contract {
+  return defineContract(() => tokenStoreCases(name, factory));
+}
+
+function tokenStoreCases<S extends TokenStore>(name: string, factory: ContractFactory<S>): void {
   const harness = toHarness(factory);
 
   describe(`TokenStore contract: ${name}`, () => {
@@ -122,13 +130,16 @@ export function runTokenStoreContract<S extends TokenStore>(name: string, factor
       );
     });
 
-    it.skipIf(!harness.reopen)('keeps tokens and pending grants across a reopen', async () => {
-      const pending = grant('state-persist');
-      await store().setTokens('m1', tokenSet());
-      await store().putPendingGrant(pending);
-      const reopened = await store.reopen!();
-      expect(await reopened.getTokens('m1')).toEqual(tokenSet());
-      expect(await reopened.takePendingGrant('state-persist')).toEqual(pending);
-    });
+    it.skipIf(!harness.reopen, 'needs harness.reopen (close and open the same data again)')(
+      'keeps tokens and pending grants across a reopen',
+      async () => {
+        const pending = grant('state-persist');
+        await store().setTokens('m1', tokenSet());
+        await store().putPendingGrant(pending);
+        const reopened = await store.reopen!();
+        expect(await reopened.getTokens('m1')).toEqual(tokenSet());
+        expect(await reopened.takePendingGrant('state-persist')).toEqual(pending);
+      },
+    );
   });
 }
