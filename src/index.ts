@@ -91,7 +91,7 @@ export {
   type SkipReason,
   type StatisticsTotals,
 } from './fetcher/index.js';
-export { type SmtpQueueOptions, smtpQueue } from './handoff/smtp-queue.js';
+export { type SmtpQueue, type SmtpQueueOptions, smtpQueue } from './handoff/smtp-queue.js';
 export type { Logger } from './log/index.js';
 // The ports a host implements.
 export type {

@@ -2,8 +2,8 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ConnectionTuning } from '../collect/session-api.js';
 import { MultiPopFetcher } from '../fetcher/index.js';
+import type { SmtpQueue } from '../handoff/smtp-queue.js';
 import type { Logger } from '../log/index.js';
-import type { LocalQueue } from '../ports/index.js';
 import { openSqliteStore, type SqliteStore } from '../sqlite/index.js';
 import { storeMeta } from '../sqlite/store-meta.js';
 import { type MaildirQueue, maildirQueue } from '../stores/index.js';
@@ -77,6 +77,7 @@ export async function openRuntime(
       },
       async close() {
         await fetcher.stop();
+        if ('close' in queue) await queue.close();
         await store.close();
       },
     };
@@ -86,7 +87,7 @@ export async function openRuntime(
   }
 }
 
-async function buildQueue(config: CliConfig): Promise<LocalQueue | MaildirQueue> {
+async function buildQueue(config: CliConfig): Promise<MaildirQueue | SmtpQueue> {
   const queue = config.queue;
   if (queue.type === 'maildir') return maildirQueue({ root: queue.root, single: queue.single });
   // Loaded only for this queue type: nodemailer is not needed to deliver into a Maildir.

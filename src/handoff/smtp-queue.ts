@@ -1,9 +1,9 @@
 import { Readable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
-import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { MultiPopError } from '../errors/index.js';
 import { createLog, type Logger } from '../log/index.js';
 import type { EnqueueResult, LocalQueue, QueuedMessage } from '../ports/index.js';
+import { type SendReply, SmtpSessionPool } from './smtp-pool.js';
 
 /** Options of {@link smtpQueue}. */
 export interface SmtpQueueOptions {
@@ -40,15 +40,45 @@ export interface SmtpQueueOptions {
   keyHeader?: string | false;
   /** Connection and inactivity timeout in ms. @default 60000 */
   timeoutMs?: number;
+  /**
+   * Connections (SMTP/LMTP sessions) open at once, shared by every session of the fetcher; each
+   * carries one message at a time and many messages one after another.
+   * @default 4
+   */
+  maxConnections?: number;
+  /** An idle connection is closed (QUIT) after this many ms. @default 10000 */
+  idleTimeoutMs?: number;
+  /** A connection is replaced by a fresh one after this many messages. @default 100 */
+  maxMessagesPerConnection?: number;
   logger?: Logger;
+}
+
+/** The {@link LocalQueue} {@link smtpQueue} returns: it holds connections, so it can be closed. */
+export interface SmtpQueue extends LocalQueue {
+  /**
+   * Closes the idle connections; a message being handed off finishes first. An `enqueue` after
+   * `close()` rejects with `QUEUE_REJECTED`. Idle connections never keep the process alive, so
+   * a host that exits without calling it loses nothing.
+   */
+  close(): Promise<void>;
 }
 
 /**
  * A {@link LocalQueue} that hands each message to the host's own MTA over LMTP or SMTP, so the
  * host's filters and autoresponders run on it. The message is streamed (never buffered whole);
  * `enqueue` resolves only on the server's final 2xx for the recipient (LMTP: that recipient's
- * status after DATA) and rejects with `QUEUE_REJECTED` on any 4xx/5xx or connection failure —
- * the collector then leaves the message on the remote server.
+ * own reply after DATA) — in the same tick, with nothing sent or awaited after it — and rejects
+ * with `QUEUE_REJECTED` on any 4xx/5xx or when no final reply came (the collector then leaves
+ * the message on the remote server).
+ *
+ * Connections are reused: a small pool (`maxConnections`) carries the messages of every session
+ * one transaction after another, with MAIL, RCPT and DATA pipelined where the server offers it.
+ * A refusal rejects that message only; a connection that breaks is never reused, and a message
+ * is sent again on a fresh connection only when not one byte of it had been sent.
+ *
+ * Delivery is at least once: a crash after the server's reply and before the ledger records
+ * the message, or a reply lost with the connection, makes the collector offer it again. Make it
+ * exactly once in the MTA, keyed on the `keyHeader` (docs/lmtp-exactly-once.md).
  *
  * Built on nodemailer's SMTP connection class.
  *
@@ -56,29 +86,45 @@ export interface SmtpQueueOptions {
  * ```ts
  * const queue = smtpQueue({ host: '127.0.0.1', port: 24, lmtp: true });
  * const fetcher = new MultiPopFetcher({ directory, ledger, queue });
+ * // at shutdown, after fetcher.stop():
+ * await queue.close();
  * ```
  */
-export function smtpQueue(options: SmtpQueueOptions): LocalQueue {
+export function smtpQueue(options: SmtpQueueOptions): SmtpQueue {
   const log = createLog(options.logger, { component: 'smtp-queue', host: options.host, port: options.port });
   const keyHeader = options.keyHeader ?? 'X-MultiPOP-Key';
+  const protocol = options.lmtp ? 'LMTP' : 'SMTP';
+  const pool = new SmtpSessionPool({
+    host: options.host,
+    port: options.port,
+    lmtp: options.lmtp ?? false,
+    secure: options.secure ?? false,
+    ...(options.tls ? { tls: options.tls } : {}),
+    ...(options.auth ? { auth: options.auth } : {}),
+    name: options.name ?? 'multipop.localhost',
+    timeoutMs: options.timeoutMs ?? 60_000,
+    maxConnections: options.maxConnections ?? 4,
+    idleTimeoutMs: options.idleTimeoutMs ?? 10_000,
+    maxTransactions: options.maxMessagesPerConnection ?? 100,
+  });
   return {
     async enqueue(message: QueuedMessage): Promise<EnqueueResult> {
       const recipient = (options.recipientFor ?? ((m) => m.recipient))(message);
       const from = await envelopeSender(options.envelopeFrom ?? 'return-path', message);
-      const content =
+      const header =
         keyHeader === false
-          ? message.content
-          : prepend(`${keyHeader}: ${message.idempotencyKey}\r\n`, message.content);
+          ? undefined
+          : Buffer.from(`${keyHeader}: ${message.idempotencyKey}\r\n`, 'latin1');
+      let reply: SendReply;
       try {
-        const response = await deliver(options, { from, to: recipient }, content);
-        log.debug({ uidl: message.uidl, recipient, response }, 'handed off');
-        return { id: queueIdFrom(response) ?? message.idempotencyKey };
+        reply = await transact(pool, { from, to: recipient }, () => lazyContent(header, message.content));
+        if (!reply.accepted) throw reply.rejection ?? new Error(reply.response);
       } catch (err) {
         message.content.destroy();
-        const smtp = err as { responseCode?: number; response?: string; code?: string };
+        const smtp = err as { responseCode?: number; response?: string };
         throw new MultiPopError(
           'QUEUE_REJECTED',
-          `The ${options.lmtp ? 'LMTP' : 'SMTP'} server did not accept the message for ${recipient}` +
+          `The ${protocol} server did not accept the message for ${recipient}` +
             (smtp.responseCode ? ` (${smtp.responseCode})` : ''),
           {
             uidl: message.uidl,
@@ -88,8 +134,51 @@ export function smtpQueue(options: SmtpQueueOptions): LocalQueue {
           { cause: err },
         );
       }
+      log.debug({ uidl: message.uidl, recipient, response: reply.response }, 'handed off');
+      return { id: queueIdFrom(reply.response) ?? message.idempotencyKey };
     },
+    close: () => pool.close(),
   };
+}
+
+/** A reused connection failed before the message's first byte went out: try a fresh one. */
+class SentNothing {
+  constructor(readonly cause: unknown) {}
+}
+
+/**
+ * One message through the pool. A connection that was idle may have been closed by the server
+ * meanwhile; when such a reused connection fails and not one byte of the message was read, the
+ * server cannot have taken it, so it goes once more on a fresh connection. Any other failure is
+ * final: the message may or may not have been delivered, and only the collector's next offer
+ * (with the same key) may repeat it.
+ */
+async function transact(
+  pool: SmtpSessionPool,
+  envelope: { from: string | false; to: string },
+  makeContent: () => LazyContent,
+): Promise<SendReply> {
+  for (let attempt = 1; ; attempt++) {
+    const content = makeContent();
+    try {
+      return await pool.withSession(async (session) => {
+        const reused = session.transactions > 0;
+        try {
+          return { result: await session.send(envelope, content.stream), reusable: true };
+        } catch (err) {
+          throw reused && attempt === 1 && !content.started() ? new SentNothing(err) : err;
+        }
+      });
+    } catch (err) {
+      if (!(err instanceof SentNothing)) throw err;
+    }
+  }
+}
+
+interface LazyContent {
+  stream: Readable;
+  /** Whether anything was read from the message yet. */
+  started(): boolean;
 }
 
 async function envelopeSender(setting: string, message: QueuedMessage): Promise<string | false> {
@@ -98,76 +187,23 @@ async function envelopeSender(setting: string, message: QueuedMessage): Promise<
   return meta.returnPath && meta.returnPath.length > 0 ? meta.returnPath : false;
 }
 
-function prepend(text: string, body: Readable): Readable {
+/**
+ * The bytes to send: the key header (if any), then the message. Nothing is read from the
+ * message until the server asks for the content (after its 354), so a stream that is dropped
+ * unread leaves the message untouched for another attempt.
+ */
+function lazyContent(header: Buffer | undefined, body: Readable): LazyContent {
+  let started = false;
   async function* chain() {
-    yield Buffer.from(text, 'latin1');
+    started = true;
+    if (header) yield header;
     for await (const chunk of body) yield chunk as Buffer;
   }
-  return Readable.from(chain(), { objectMode: false });
+  return { stream: Readable.from(chain(), { objectMode: false }), started: () => started };
 }
 
 /** Postfix and Dovecot put the queue id or session id into the final reply text. */
 function queueIdFrom(response: string): string | undefined {
   const match = /(?:queued as|Saved|Ok:?)\s+([A-Za-z0-9+/=._-]{4,})/i.exec(response);
   return match?.[1];
-}
-
-function deliver(
-  options: SmtpQueueOptions,
-  envelope: { from: string | false; to: string },
-  content: Readable,
-): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const timeout = options.timeoutMs ?? 60_000;
-    const connection = new SMTPConnection({
-      host: options.host,
-      port: options.port,
-      lmtp: options.lmtp ?? false,
-      secure: options.secure ?? false,
-      name: options.name ?? 'multipop.localhost',
-      connectionTimeout: timeout,
-      greetingTimeout: timeout,
-      socketTimeout: timeout,
-      ...(options.tls ? { tls: options.tls } : {}),
-    });
-    let settled = false;
-    const finish = (err: Error | null, response?: string) => {
-      if (settled) return;
-      settled = true;
-      if (err) {
-        connection.close();
-        content.destroy();
-        reject(err);
-      } else {
-        connection.quit();
-        resolve(response ?? '');
-      }
-    };
-    connection.on('error', (err: Error) => finish(err));
-    // A source stream that fails mid-message must abort the transaction, never complete it.
-    content.once('error', (err) => finish(err));
-    connection.connect(() => {
-      const send = () =>
-        connection.send(
-          { from: envelope.from, to: [envelope.to], use8BitMime: true },
-          content,
-          (err, info) => {
-            if (err) return finish(err);
-            if (!info?.accepted.includes(envelope.to)) {
-              const rejected =
-                info?.rejectedErrors?.[0] ?? new Error(`recipient ${envelope.to} was rejected`);
-              return finish(rejected);
-            }
-            finish(null, info.response);
-          },
-        );
-      if (options.auth) {
-        connection.login({ user: options.auth.user, pass: options.auth.pass }, (err) =>
-          err ? finish(err) : send(),
-        );
-      } else {
-        send();
-      }
-    });
-  });
 }

@@ -55,6 +55,30 @@ describeWithDovecot('LMTP hand-off into a real Dovecot', () => {
     expect(normalized.endsWith(original.toString('latin1'))).toBe(true);
   });
 
+  it('an idle connection (STARTTLS) does not keep the process alive', async () => {
+    const sockets = () =>
+      process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'TLSWrap').length;
+    const before = sockets();
+    const queue = smtpQueue({
+      host: dovecot.host,
+      port: dovecot.lmtpPort!,
+      lmtp: true,
+      tls: { ca: dovecot.caPem },
+    });
+    let whileSending = 0;
+    const content = new Readable({
+      read() {
+        whileSending = sockets(); // the server asked for the content: the session is busy
+        this.push(testMessage(5));
+        this.push(null);
+      },
+    });
+    await queue.enqueue(queued(testMessage(5), { content }));
+    expect(whileSending).toBeGreaterThan(before);
+    expect(sockets()).toBe(before);
+    await queue.close();
+  });
+
   it('rejects with QUEUE_REJECTED and the 5xx code when the recipient is unknown', async () => {
     const queue = smtpQueue({
       host: dovecot.host,

@@ -15,6 +15,11 @@ export interface DovecotConfigInput {
   runAs: { user: string; group: string };
   apop: boolean;
   oauth2: boolean;
+  /**
+   * Lines that turn on Pigeonhole Sieve for LMTP deliveries (see {@link renderSieveBeforeConfig});
+   * placed after the LMTP service.
+   */
+  sieveConfig?: string;
   /** Appended verbatim at the end, for a test that needs one more setting. */
   extraConfig?: string;
 }
@@ -31,6 +36,8 @@ export function dovecotPaths(dir: string) {
     key: `${dir}/key.pem`,
     passwd: `${dir}/users.passwd`,
     oauth2: `${dir}/dovecot-oauth2.conf.ext`,
+    sieveDir: `${dir}/sieve`,
+    sieveBefore: `${dir}/sieve/before.sieve`,
     mailRoot: `${dir}/mail`,
     masterPid: `${dir}/run/master.pid`,
   };
@@ -125,6 +132,7 @@ export function renderDovecotConfig(input: DovecotConfigInput): string {
       '',
     );
   }
+  if (input.sieveConfig) lines.push(input.sieveConfig, '');
   lines.push(
     // Plain-text passwords so APOP (which needs the secret itself) works.
     'passdb {',
@@ -149,6 +157,27 @@ export function renderDovecotConfig(input: DovecotConfigInput): string {
   if (input.extraConfig) lines.push('', input.extraConfig);
   lines.push('');
   return lines.join('\n');
+}
+
+/**
+ * The least configuration that runs one `sieve_before` script on every LMTP delivery: the
+ * Pigeonhole plugin for the lmtp protocol and the script's path. The script runs before the
+ * user's own, for every recipient.
+ *
+ * @example
+ * ```ts
+ * renderSieveBeforeConfig('/tmp/x/sieve/before.sieve');
+ * ```
+ */
+export function renderSieveBeforeConfig(scriptPath: string): string {
+  return [
+    'protocol lmtp {',
+    '  mail_plugins = $mail_plugins sieve',
+    '}',
+    'plugin {',
+    `  sieve_before = ${scriptPath}`,
+    '}',
+  ].join('\n');
 }
 
 /** Options of the `oauth2` passdb. */

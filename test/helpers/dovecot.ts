@@ -2,7 +2,8 @@
  * A real Dovecot POP3 server per test: own temp directory, own free ports on 127.0.0.1, a
  * self-signed certificate, passwd-file users with plain-text passwords, Maildirs that tests
  * seed and inspect. Optional: APOP, the OAuth 2.0 passdb (XOAUTH2 / OAUTHBEARER checked
- * against an introspection endpoint) and an LMTP listener delivering into the same Maildirs.
+ * against an introspection endpoint), an LMTP listener delivering into the same Maildirs, and
+ * a Pigeonhole `sieve_before` script run on those deliveries.
  *
  * Suites that need it are written with {@link describeWithDovecot}, so a machine without
  * Dovecot skips them loudly, and CI (`CI=true`) fails instead of passing without them.
@@ -23,7 +24,13 @@ import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/p
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
-import { dovecotPaths, renderDovecotConfig, renderOAuth2Config, renderPasswdFile } from './dovecot-config.js';
+import {
+  dovecotPaths,
+  renderDovecotConfig,
+  renderOAuth2Config,
+  renderPasswdFile,
+  renderSieveBeforeConfig,
+} from './dovecot-config.js';
 import { freePorts, waitForPort } from './free-port.js';
 import { deliverToMaildir, type FileOwner, makeMaildir, readMaildir } from './maildir.js';
 import { localhostCertificate } from './self-signed-cert.js';
@@ -49,6 +56,12 @@ export interface DovecotOptions {
   /** Also listen for LMTP on a free port, delivering into the same Maildirs. */
   lmtp?: boolean;
   /**
+   * Run Pigeonhole Sieve on LMTP deliveries (implies `lmtp`) with `script` as the `sieve_before`
+   * script of every user. `config` renders the dovecot.conf lines for the script's path (default:
+   * {@link renderSieveBeforeConfig}) — a test of a shipped recipe passes the recipe's own lines.
+   */
+  sieveBefore?: { script: string; config?: (scriptPath: string) => string };
+  /**
    * Dovecot always advertises PIPELINING and cannot be told otherwise; `false` is refused with
    * an error (use the in-process fake server for a server without it).
    */
@@ -64,7 +77,7 @@ export interface DovecotServer {
   popPort: number;
   /** POP3 over implicit TLS. */
   popsPort: number;
-  /** LMTP, when started with `lmtp: true`. */
+  /** LMTP, when started with `lmtp: true` (or `sieveBefore`). */
   lmtpPort?: number;
   /** The self-signed certificate (PEM) to trust via `tlsOptions.ca`; valid for `localhost` and `127.0.0.1`. */
   caPem: string;
@@ -194,7 +207,8 @@ async function startIn(
   cert: { certPem: string; keyPem: string },
 ): Promise<DovecotServer> {
   const paths = dovecotPaths(dir);
-  const [popPort, popsPort, lmtpPort] = await freePorts(options.lmtp ? 3 : 2);
+  const lmtp = options.lmtp === true || options.sieveBefore !== undefined;
+  const [popPort, popsPort, lmtpPort] = await freePorts(lmtp ? 3 : 2);
   if (popPort === undefined || popsPort === undefined) throw new Error('no free ports');
 
   // The unprivileged Dovecot processes must reach the passwd file and the Maildirs.
@@ -211,6 +225,17 @@ async function startIn(
     });
     await writeFile(paths.oauth2, oauth, { mode: 0o600 });
   }
+  let sieveConfig: string | undefined;
+  if (options.sieveBefore) {
+    // Owned by the mail user, so Pigeonhole can store the compiled script next to it.
+    await mkdir(paths.sieveDir, { mode: 0o755 });
+    await writeFile(paths.sieveBefore, options.sieveBefore.script, { mode: 0o644 });
+    if (identity.owner) {
+      await chown(paths.sieveDir, identity.owner.uid, identity.owner.gid);
+      await chown(paths.sieveBefore, identity.owner.uid, identity.owner.gid);
+    }
+    sieveConfig = (options.sieveBefore.config ?? renderSieveBeforeConfig)(paths.sieveBefore);
+  }
   await writeFile(
     paths.config,
     renderDovecotConfig({
@@ -221,6 +246,7 @@ async function startIn(
       runAs: { user: identity.user, group: identity.group },
       apop: options.apop === true,
       oauth2: options.oauth2 !== undefined,
+      ...(sieveConfig === undefined ? {} : { sieveConfig }),
       ...(options.extraConfig === undefined ? {} : { extraConfig: options.extraConfig }),
     }),
     { mode: 0o644 },
