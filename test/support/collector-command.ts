@@ -15,9 +15,14 @@ export interface CollectorRun {
 /**
  * Starts the single-mailbox collector command with `env`: from source through tsx, or — when
  * `bundle` (from `bundleExample`) is given — as plain JavaScript, which starts several times faster.
+ * A bundle of another command (the CLI) runs the same way, with `commandArgs` after it.
  */
-export function startCollector(env: Record<string, string>, bundle?: string): CollectorRun {
-  const args = bundle ? [bundle] : ['--import', 'tsx', command];
+export function startCollector(
+  env: Record<string, string>,
+  bundle?: string,
+  commandArgs: string[] = [],
+): CollectorRun {
+  const args = [...(bundle ? [bundle] : ['--import', 'tsx', command]), ...commandArgs];
   const child = spawn(process.execPath, args, {
     cwd: projectRoot,
     env: { ...process.env, ...env },
