@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { multipopConfigSchema } from '../config/schemas.js';
 import { parseWith } from '../config/validate.js';
 import { MultiPopError } from '../errors/index.js';
+import { readStoreKey } from '../sqlite/key-text.js';
 
 /** The CLI's default concurrency (the library's own default is `{ global: 8, perHost: 2 }`). */
 export const CLI_CONCURRENCY = { global: 32, perHost: 8 } as const;
@@ -27,7 +28,7 @@ export const cliConfigSchema = z.strictObject({
   store: z.strictObject({
     /** The SQLite file (directory, ledger, encrypted tokens). */
     path: z.string().min(1),
-    /** A file holding the store key (base64 of 32 bytes, or a passphrase). Else `MULTIPOP_KEY`. */
+    /** A file holding the store key (as `multipop keygen` prints it, or `passphrase:…`). Else `MULTIPOP_KEY`. */
     keyFile: z.string().min(1).optional(),
   }),
   queue: z.discriminatedUnion('type', [
@@ -101,20 +102,26 @@ export function loadCliConfig(file: string): CliConfig {
   return config;
 }
 
-/** The store key: from `store.keyFile`, else the `MULTIPOP_KEY` environment variable. */
-export function storeKey(config: CliConfig): Buffer | string {
+/**
+ * The store key text: from `store.keyFile`, else the `MULTIPOP_KEY` environment variable — both in
+ * the one format `openSqliteStore` takes (`multipop keygen` prints a key; `passphrase:…` for a
+ * passphrase). Checked here so the refusal names where the key came from.
+ * @throws `CONFIG_INVALID` when there is no key or it is not in that format.
+ */
+export function storeKey(config: CliConfig): string {
   if (config.store.keyFile) {
-    const text = readFileSync(config.store.keyFile, 'utf8').trim();
-    const bytes = Buffer.from(text, 'base64');
-    return bytes.length === 32 && /^[A-Za-z0-9+/=]+$/.test(text) ? bytes : text;
+    const text = readFileSync(config.store.keyFile, 'utf8');
+    readStoreKey(text, { field: 'store.keyFile', label: `The key in ${config.store.keyFile}` });
+    return text;
   }
   const env = process.env['MULTIPOP_KEY'];
   if (!env) {
     throw new MultiPopError(
       'CONFIG_INVALID',
-      'No store key: set store.keyFile in the config or MULTIPOP_KEY',
+      'No store key: set store.keyFile in the config or MULTIPOP_KEY (multipop keygen makes one)',
       { field: 'store.keyFile' },
     );
   }
+  readStoreKey(env, { field: 'MULTIPOP_KEY', label: 'The key in MULTIPOP_KEY' });
   return env;
 }

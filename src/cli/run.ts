@@ -1,6 +1,7 @@
 /**
  * The `multipop` command tree and its runner (the bin entry is `main.ts`). Exit codes: `exit-codes.ts`.
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { isMultiPopError } from '../errors/index.js';
 import { ExitCode } from './exit-codes.js';
@@ -12,6 +13,7 @@ const commands = {
   collect: () => import('./commands/collect.js'),
   demo: () => import('./commands/demo.js'),
   grant: () => import('./commands/grant.js'),
+  keygen: () => import('./commands/keygen.js'),
   status: () => import('./commands/status.js'),
 };
 
@@ -28,8 +30,19 @@ export function buildProgram(run: (code: Promise<number> | number) => void): Com
     .description(
       'Collect mail from external POP3 mailboxes into your mail server — exactly once, byte for byte.',
     )
+    .version(packageVersion(), '-V, --version', 'print the version of multipop')
     .exitOverride()
     .showHelpAfterError();
+
+  program
+    .command('keygen')
+    .description(
+      'make a new store key (for store.keyFile or MULTIPOP_KEY): printed, or written to --out (0600)',
+    )
+    .option('--out <file>', 'write the key to this new file instead of printing it')
+    .action((o: { out?: string }) =>
+      run(commands.keygen().then((m) => m.keygenCommand({ ...(o.out ? { out: o.out } : {}), stdout: out }))),
+    );
 
   program
     .command('demo')
@@ -128,4 +141,12 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     if (isMultiPopError(err, 'CONFIG_INVALID')) return ExitCode.CONFIG_INVALID;
     return isMultiPopError(err) ? ExitCode.MAILBOX_FAILED : ExitCode.INTERNAL;
   }
+}
+
+/** The package's version: package.json sits two levels up from both src/cli/ and dist/cli/. */
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return manifest.version;
 }

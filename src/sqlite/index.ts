@@ -5,4 +5,6 @@
  * @packageDocumentation
  * @module multipop/sqlite
  */
+
+export { generateStoreKey } from './key-text.js';
 export { openSqliteStore, SCHEMA_VERSION, type SqliteStore, type SqliteStoreOptions } from './store.js';

@@ -2,24 +2,27 @@ import { createSecretBox, type SecretBox } from '../crypto/index.js';
 import { deriveKeyFromPassphrase, newScryptParams, type ScryptParams } from '../crypto/key-derivation.js';
 import { MultiPopError } from '../errors/index.js';
 import type { SqliteDatabase } from './driver.js';
+import type { StoreKeyMaterial } from './key-text.js';
 
 const KEY_CHECK_TEXT = 'multipop store key check';
 const KEY_CHECK_CONTEXT = 'meta:key-check';
 
 /**
- * The secret box for one store file. A 32-byte key is used as it is; a passphrase is stretched
+ * The secret box for one store file (the key already read by `readStoreKey`). A 32-byte key is used as it is; a passphrase is stretched
  * with scrypt once per process, with a random salt kept in the file (`meta.kdf`). A sealed
  * known value (`meta.key_check`) makes a wrong key fail here, at open, with `STORE_KEY_INVALID`
  * — not later as garbage or as a confusing error deep in a collection.
  */
 export async function openStoreSecretBox(
   db: SqliteDatabase,
-  key: Uint8Array | string | undefined,
+  key: StoreKeyMaterial | undefined,
   writable: boolean,
 ): Promise<SecretBox> {
   if (key === undefined) return lockedBox();
   const box = createSecretBox(
-    typeof key === 'string' ? await deriveKeyFromPassphrase(key, scryptParams(db, writable)) : key,
+    'passphrase' in key
+      ? await deriveKeyFromPassphrase(key.passphrase, scryptParams(db, writable))
+      : key.bytes,
   );
   let check = readMeta(db, 'key_check');
   if (check === undefined && writable) {

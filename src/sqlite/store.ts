@@ -3,6 +3,7 @@ import { MultiPopError } from '../errors/index.js';
 import type { CollectionLedger, MailboxDirectory, TokenStore } from '../ports/index.js';
 import { sqliteDirectory } from './directory.js';
 import { loadSqliteDriver, type SqliteDatabase } from './driver.js';
+import { readStoreKey } from './key-text.js';
 import { sqliteLedger } from './ledger.js';
 import { assertCurrentSchema, migrate, SCHEMA_VERSION } from './schema.js';
 import { openStoreSecretBox } from './store-key.js';
@@ -14,10 +15,13 @@ export interface SqliteStoreOptions {
   /** The database file; created (mode 0600) when missing, unless `readonly`. */
   path: string;
   /**
-   * The encryption key for secrets at rest: 32 random bytes (keep them outside the database,
-   * e.g. `randomBytes(32)` saved to a 0600 file or a secret manager), or a passphrase string
-   * (stretched with scrypt once per process; the salt lives in the file). Required unless
-   * `readonly` — a read-only handle without a key reads everything but secrets.
+   * The encryption key for secrets at rest, kept outside the database (a 0600 file, a secret
+   * manager). As text — the one format the CLI's `store.keyFile` and `MULTIPOP_KEY` use too —
+   * the base64 of 32 random bytes (`generateStoreKey()`, `multipop keygen`), or
+   * `passphrase:` followed by a passphrase (stretched with scrypt once per process; the salt
+   * lives in the file); white space around it is ignored. As bytes, exactly 32. Anything else
+   * is refused with `CONFIG_INVALID`, naming the expected format. Required unless `readonly` —
+   * a read-only handle without a key reads everything but secrets.
    */
   key?: Uint8Array | string;
   /**
@@ -58,7 +62,8 @@ export interface SqliteStore {
  * @example
  * ```ts
  * import { openSqliteStore } from 'multipop/sqlite';
- * const store = await openSqliteStore({ path: '/var/lib/multipop/state.sqlite', key: await readFile('/etc/multipop/store.key') });
+ * // The key file holds what `multipop keygen` printed.
+ * const store = await openSqliteStore({ path: '/var/lib/multipop/state.sqlite', key: await readFile('/etc/multipop/store.key', 'utf8') });
  * const fetcher = new MultiPopFetcher({ directory: store.directory, ledger: store.ledger, tokens: store.tokens, queue });
  * // …
  * await store.close();
@@ -69,12 +74,13 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
   if (!readonly && options.key === undefined) {
     throw new MultiPopError(
       'CONFIG_INVALID',
-      'openSqliteStore needs a key (32 bytes or a passphrase) unless opened read-only',
+      'openSqliteStore needs a key (see generateStoreKey) unless opened read-only',
       {
         field: 'key',
       },
     );
   }
+  const key = options.key === undefined ? undefined : readStoreKey(options.key);
   const Database = await loadSqliteDriver();
   const created = !readonly && !existsSync(options.path);
   let db: SqliteDatabase;
@@ -95,7 +101,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
   try {
     if (created && process.platform !== 'win32') chmodSync(options.path, 0o600); // SQLite gives -wal/-shm the same mode
     configure(db, readonly);
-    const box = await openStoreSecretBox(db, options.key, !readonly);
+    const box = await openStoreSecretBox(db, key, !readonly);
     const store: SqliteStore = {
       path: options.path,
       readonly,

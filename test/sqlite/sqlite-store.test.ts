@@ -119,18 +119,20 @@ describe('SQLite store: secrets at rest', () => {
     await expect(openSqliteStore({ path, key: randomBytes(32) })).rejects.toMatchObject({
       code: 'STORE_KEY_INVALID',
     });
-    await expect(openSqliteStore({ path, key: 'a passphrase' })).rejects.toMatchObject({
+    await expect(openSqliteStore({ path, key: 'passphrase:a passphrase' })).rejects.toMatchObject({
       code: 'STORE_KEY_INVALID',
     });
   });
 
   it('works with a passphrase: salt kept in the file, wrong passphrase refused', async () => {
-    const { store, path } = await fresh('correct horse battery staple');
+    const { store, path } = await fresh('passphrase:correct horse battery staple');
     await fill(store);
     await store.close();
-    const again = await open({ path, key: 'correct horse battery staple' });
+    const again = await open({ path, key: 'passphrase:correct horse battery staple' });
     expect((await again.directory.getEntry('e1'))?.entry.password).toBe(PASSWORD);
-    await expect(openSqliteStore({ path, key: 'correct horse battery stapler' })).rejects.toMatchObject({
+    await expect(
+      openSqliteStore({ path, key: 'passphrase:correct horse battery stapler' }),
+    ).rejects.toMatchObject({
       code: 'STORE_KEY_INVALID',
     });
     await expect(openSqliteStore({ path, key: randomBytes(32) })).rejects.toMatchObject({
