@@ -17,9 +17,11 @@ import { benchDir, bundle, rootDir } from './build.js';
 /** Names used in results and on the command line (`--contenders`). */
 export type ContenderId =
   | 'multipop'
+  | 'multipop-cli'
   | 'multipop-seq'
   | 'multipop-par'
   | 'raw'
+  | 'raw-durable'
   | 'fetchmail-mda'
   | 'fetchmail-sink'
   | 'getmail6'
@@ -133,11 +135,27 @@ export async function resolveContenders(): Promise<{
     missing.push({ id: 'multipop', reason: 'examples/collect-to-maildir.ts does not exist yet' });
   }
 
+  // multipop as administrators run it: `multipop collect --config`, every account in one process.
+  const cli = await bundle('bench/compare/peers/multipop-cli.ts', 'multipop-cli');
+  contenders.push({
+    ...base,
+    id: 'multipop-cli',
+    label: 'multipop collect --config (one process)',
+    argv: [process.execPath, cli],
+  });
+
   const raw = await bundle('bench/compare/raw-client.ts', 'raw-client');
   contenders.push({
     ...base,
+    id: 'raw-durable',
+    label: 'durable raw client (the limit)',
+    argv: [process.execPath, raw],
+    env: { RAW_DURABLE: '1' },
+  });
+  contenders.push({
+    ...base,
     id: 'raw',
-    label: 'raw pipelined client (the limit)',
+    label: 'raw pipelined client, no fsync',
     argv: [process.execPath, raw],
   });
 

@@ -6,6 +6,12 @@
  * With KEEP=1 it asks `UIDL` and fetches only the unique ids it has not recorded in
  * `STATE_DIR/raw-client.uidl`.
  *
+ * With RAW_DURABLE=1 it is the *durable* raw client, the physical limit for a collector that
+ * loses nothing on a power cut (shared/design/decisions.md, D4): group commit — the files of all
+ * messages that arrived since the last flush are synced in parallel, renamed into `new/`, `new/`
+ * is synced once, and only then are those messages' DELEs sent (pipelined). A flush starts as
+ * soon as the previous one ended, so the syncs overlap the retrieval of the next messages.
+ *
  * Deliberately missing: everything that makes a collector safe (a ledger written between
  * delivery and deletion, crash recovery, idempotency keys, limits on hostile input beyond a
  * maximum line length). It measures the protocol and the disk, not a product.
@@ -19,7 +25,13 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { type Account, eachLimited, type PeerEnv, readPeerEnv } from './peers/env.js';
-import { ensureMaildir, type MaildirMessage, startMessage } from './peers/maildir-writer.js';
+import {
+  commitGroup,
+  ensureMaildir,
+  type MaildirMessage,
+  type StagedMessage,
+  startMessage,
+} from './peers/maildir-writer.js';
 import { type BodySink, PopWire } from './raw-wire.js';
 
 /** Commands in flight at once: enough to keep the pipe full, few enough to bound memory. */
@@ -35,6 +47,62 @@ function maildirSink(maildir: string): BodySink {
     write: (chunk) => message?.write(chunk),
     end: () => message?.finish(),
   };
+}
+
+/**
+ * Durable delivery with group commit: staged messages wait for the next flush; after it, their
+ * DELEs go out. One flush runs at a time; whatever arrives meanwhile forms the next group.
+ */
+class GroupCommitter {
+  #staged: { message: StagedMessage; number: number }[] = [];
+  #running: Promise<void> | undefined;
+  readonly #deletes: Promise<string>[] = [];
+
+  constructor(
+    private readonly maildir: string,
+    private readonly onDurable: (number: number) => Promise<string> | undefined,
+  ) {}
+
+  sink(number: number): BodySink {
+    let message: MaildirMessage | undefined;
+    return {
+      begin: () => {
+        message = startMessage(this.maildir);
+      },
+      write: (chunk) => message?.write(chunk),
+      end: () => {
+        if (!message) return;
+        this.#staged.push({ message: message.stage(), number });
+        this.#kick();
+      },
+    };
+  }
+
+  #kick(): void {
+    if (this.#running) return;
+    const group = this.#staged.splice(0);
+    if (group.length === 0) return;
+    this.#running = commitGroup(
+      this.maildir,
+      group.map((g) => g.message),
+    ).then(() => {
+      for (const g of group) {
+        const dele = this.onDurable(g.number);
+        if (dele) this.#deletes.push(dele);
+      }
+      this.#running = undefined;
+      this.#kick();
+    });
+  }
+
+  /** Resolves when every staged message is durable and its DELE answered. */
+  async drain(): Promise<void> {
+    while (this.#running || this.#staged.length > 0) {
+      this.#kick();
+      await this.#running;
+    }
+    await Promise.all(this.#deletes);
+  }
 }
 
 /** A sink that keeps the (small) body in memory, for UIDL. */
@@ -122,6 +190,16 @@ async function collect(env: PeerEnv, account: Account): Promise<void> {
       const stat = await wire.send('STAT');
       const count = Number(stat.split(' ')[1]);
       wanted = Array.from({ length: count }, (_, i) => i + 1);
+    }
+    if (process.env['RAW_DURABLE'] === '1') {
+      const committer = new GroupCommitter(account.maildir, (n) =>
+        stateFile ? undefined : wire.send(`DELE ${n}`),
+      );
+      await pipelined(wanted, (n) => wire.send(`RETR ${n}`, true, committer.sink(n)));
+      await committer.drain();
+      if (stateFile) writeFileSync(stateFile, `${knownAfter.join('\n')}\n`);
+      await wire.send('QUIT');
+      return;
     }
     await pipelined(wanted, (n) => wire.send(`RETR ${n}`, true, maildirSink(account.maildir)));
     if (stateFile) {

@@ -89,8 +89,16 @@ async function main(): Promise<void> {
   }
   try {
     for (const scenario of selected) {
+      let growthBase: ScenarioResult | undefined;
+      if (scenario.growthFrom) {
+        log(`${scenario.id}: ${scenario.title} (${scenario.growthFrom} mailboxes first)`);
+        const { growthFrom: _, ...smaller } = { ...scenario, mailboxes: scenario.growthFrom };
+        growthBase = { ...(await runScenario(smaller, ctx)), growthStep: true };
+        results.push(growthBase);
+      }
       log(`${scenario.id}: ${scenario.title}`);
-      results.push(await runScenario(scenario, ctx));
+      const result = await runScenario(scenario, ctx);
+      results.push(growthBase ? { ...result, growthBase } : result);
     }
   } finally {
     await server.stop();

@@ -41,6 +41,10 @@ export interface ScenarioResult {
   messages: number;
   bytes: number;
   results: ContenderResult[];
+  /** S6: this is the smaller run (`growthFrom` mailboxes) that the full one is compared with. */
+  growthStep?: boolean;
+  /** S6: the smaller run, on the full one. */
+  growthBase?: ScenarioResult;
 }
 
 /** What the runner needs from its caller. */

@@ -7,7 +7,8 @@
  * Large messages are written to the file as they arrive (`write` is called per chunk and
  * flushes above a threshold), so memory stays flat whatever the message size.
  */
-import { closeSync, mkdirSync, openSync, renameSync, writevSync } from 'node:fs';
+import { closeSync, fsync, mkdirSync, openSync, renameSync, writevSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
@@ -23,7 +24,45 @@ let counter = 0;
 export interface MaildirMessage {
   write(chunk: Buffer): void;
   finish(): void;
+  /** For group commit: writes what is left and returns the still open file, not yet renamed. */
+  stage(): StagedMessage;
   abort(): void;
+}
+
+/** A message written to `tmp/` whose file is still open, waiting for its group's sync. */
+export interface StagedMessage {
+  fd: number;
+  tmp: string;
+  final: string;
+}
+
+/**
+ * The durable delivery of a group of staged messages, the way the durable raw client does it:
+ * every file synced **in parallel** (libuv's thread pool; the file system merges concurrent
+ * syncs into one journal commit), each renamed into `new/`, then `new/` synced **once**.
+ *
+ * @example
+ * ```ts
+ * await commitGroup(maildir, staged.splice(0));
+ * ```
+ */
+export async function commitGroup(maildir: string, group: readonly StagedMessage[]): Promise<void> {
+  if (group.length === 0) return;
+  await Promise.all(
+    group.map(
+      (m) => new Promise<void>((resolve, reject) => fsync(m.fd, (err) => (err ? reject(err) : resolve()))),
+    ),
+  );
+  for (const m of group) {
+    closeSync(m.fd);
+    renameSync(m.tmp, m.final);
+  }
+  const dir = await open(join(maildir, 'new'), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
 }
 
 /**
@@ -76,6 +115,10 @@ export function startMessage(maildir: string): MaildirMessage {
       flush();
       closeSync(fd as number);
       renameSync(tmp, join(maildir, 'new', name));
+    },
+    stage() {
+      flush();
+      return { fd: fd as number, tmp, final: join(maildir, 'new', name) };
     },
     abort() {
       if (fd !== undefined) closeSync(fd);

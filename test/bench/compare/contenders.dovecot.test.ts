@@ -91,6 +91,23 @@ describeWithDovecot('benchmark contenders against Dovecot', () => {
     expect((await server.messageIds('ann')).size).toBe(0);
   });
 
+  it('the durable raw client and multipop collect --config collect and delete byte for byte', async () => {
+    const cli = await bundle('bench/compare/peers/multipop-cli.ts', 'multipop-cli');
+    for (const [argv, extra] of [
+      [[process.execPath, raw], { RAW_DURABLE: '1' }],
+      [[process.execPath, cli], {}],
+    ] as const) {
+      const expected = await seed('cy', 'durable', 30);
+      const d = await dirs('cy');
+      const m = await measure({ argv: [...argv], env: env(d, extra), timeoutMs: 60_000, scratchDir: work });
+      expect(m.ok, m.outputTail).toBe(true); // the CLI prints its progress: only the exit status counts
+      const verdict = await verifyMaildir(d.maildir, expected, await server.messageIds('cy'));
+      expect(verdict).toMatchObject({ altered: 0, lost: 0, duplicated: 0, notCollected: 0 });
+      expect(verdict.exact + verdict.lf).toBe(30);
+      expect((await server.messageIds('cy')).size).toBe(0);
+    }
+  });
+
   it('the raw client with KEEP fetches only what is new since its last run', async () => {
     await seed('bob', 'keep-old', 6);
     const d = await dirs('bob');
