@@ -46,7 +46,7 @@ export interface PooledSession {
 /**
  * A small pool of SMTP/LMTP sessions, each carrying one transaction at a time, shared by every
  * caller of one queue. A session whose transaction reached a verdict stays open for the next
- * (after a refusal it is reset with RSET first); a session without a verdict is closed, so a
+ * (after a refusal, RSET opens its next transaction); a session without a verdict is closed, so a
  * late reply can never be taken for another message's. Idle sessions do not keep the process
  * alive and are closed after `idleTimeoutMs`.
  */
@@ -73,7 +73,7 @@ export class SmtpSessionPool {
       reusable = outcome.reusable;
       return outcome.result;
     } finally {
-      void this.release(session, reusable);
+      this.release(session, reusable);
     }
   }
 
@@ -105,9 +105,9 @@ export class SmtpSessionPool {
     }
   }
 
-  private async release(session: Session, reusable: boolean): Promise<void> {
+  private release(session: Session, reusable: boolean): void {
     const spent = session.transactions >= this.options.maxTransactions;
-    if (!reusable || spent || this.closed || !(await session.readyForNext()) || this.closed) {
+    if (!reusable || spent || this.closed || session.ended) {
       session.quit();
       return;
     }
@@ -147,7 +147,7 @@ function isVerdict(err: SmtpError): boolean {
 
 class Session implements PooledSession {
   transactions = 0;
-  private ended = false;
+  ended = false;
   private needsReset = false;
   private idleTimer: NodeJS.Timeout | undefined;
   private onEnd: ((session: Session) => void) | undefined;
@@ -198,7 +198,18 @@ class Session implements PooledSession {
     });
   }
 
-  send(envelope: { from: string | false; to: string }, content: Readable): Promise<SendReply> {
+  async send(envelope: { from: string | false; to: string }, content: Readable): Promise<SendReply> {
+    if (this.needsReset) {
+      // The last transaction was refused: clear what the server still holds of it (MAIL FROM)
+      // first. Done here rather than at release, so the session is free for the next message at
+      // once instead of the pool opening another connection while the RSET is under way.
+      this.needsReset = false;
+      await this.reset();
+    }
+    return this.transaction(envelope, content);
+  }
+
+  private transaction(envelope: { from: string | false; to: string }, content: Readable): Promise<SendReply> {
     return new Promise((resolve, reject) => {
       let settled = false;
       const settle = (err: Error | null, reply?: SendReply) => {
@@ -237,15 +248,19 @@ class Session implements PooledSession {
     });
   }
 
-  /** After a refusal the server still holds part of a transaction (MAIL FROM): RSET clears it. */
-  readyForNext(): Promise<boolean> {
-    if (this.ended) return Promise.resolve(false);
-    if (!this.needsReset) return Promise.resolve(true);
-    this.needsReset = false;
-    return new Promise((resolve) => {
-      // A connection that ends meanwhile never answers the RSET: the end decides then.
-      this.endWaiters.push(() => resolve(false));
-      this.connection.reset((err) => resolve(!err && !this.ended));
+  /** RSET; a session that does not answer it well is torn down (the caller then fails). */
+  private reset(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      // A connection that ends meanwhile never answers the RSET.
+      const onEnd = () => reject(new Error('the connection closed before RSET was answered'));
+      this.endWaiters.push(onEnd);
+      this.connection.reset((err) => {
+        const at = this.endWaiters.indexOf(onEnd);
+        if (at >= 0) this.endWaiters.splice(at, 1);
+        if (!err) return resolve();
+        this.end();
+        reject(err);
+      });
     });
   }
 

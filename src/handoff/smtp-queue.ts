@@ -94,6 +94,7 @@ export function smtpQueue(options: SmtpQueueOptions): SmtpQueue {
   const log = createLog(options.logger, { component: 'smtp-queue', host: options.host, port: options.port });
   const keyHeader = options.keyHeader ?? 'X-MultiPOP-Key';
   const protocol = options.lmtp ? 'LMTP' : 'SMTP';
+  const maxConnections = options.maxConnections ?? 4;
   const pool = new SmtpSessionPool({
     host: options.host,
     port: options.port,
@@ -103,7 +104,7 @@ export function smtpQueue(options: SmtpQueueOptions): SmtpQueue {
     ...(options.auth ? { auth: options.auth } : {}),
     name: options.name ?? 'multipop.localhost',
     timeoutMs: options.timeoutMs ?? 60_000,
-    maxConnections: options.maxConnections ?? 4,
+    maxConnections,
     idleTimeoutMs: options.idleTimeoutMs ?? 10_000,
     maxTransactions: options.maxMessagesPerConnection ?? 100,
   });
@@ -117,7 +118,14 @@ export function smtpQueue(options: SmtpQueueOptions): SmtpQueue {
           : Buffer.from(`${keyHeader}: ${message.idempotencyKey}\r\n`, 'latin1');
       let reply: SendReply;
       try {
-        reply = await transact(pool, { from, to: recipient }, () => lazyContent(header, message.content));
+        // Every idle connection may have gone stale at once (the MTA restarted): one more attempt
+        // than there are connections reaches a fresh one.
+        reply = await transact(
+          pool,
+          { from, to: recipient },
+          () => lazyContent(header, message.content),
+          maxConnections + 1,
+        );
         if (!reply.accepted) throw reply.rejection ?? new Error(reply.response);
       } catch (err) {
         message.content.destroy();
@@ -149,14 +157,15 @@ class SentNothing {
 /**
  * One message through the pool. A connection that was idle may have been closed by the server
  * meanwhile; when such a reused connection fails and not one byte of the message was read, the
- * server cannot have taken it, so it goes once more on a fresh connection. Any other failure is
- * final: the message may or may not have been delivered, and only the collector's next offer
- * (with the same key) may repeat it.
+ * server cannot have taken it, so it goes again on another connection (each stale one is closed
+ * on the way, so this ends after at most `maxAttempts`). Any other failure is final: the message
+ * may or may not have been delivered, and only the collector's next offer (same key) repeats it.
  */
 async function transact(
   pool: SmtpSessionPool,
   envelope: { from: string | false; to: string },
   makeContent: () => LazyContent,
+  maxAttempts: number,
 ): Promise<SendReply> {
   for (let attempt = 1; ; attempt++) {
     const content = makeContent();
@@ -166,7 +175,7 @@ async function transact(
         try {
           return { result: await session.send(envelope, content.stream), reusable: true };
         } catch (err) {
-          throw reused && attempt === 1 && !content.started() ? new SentNothing(err) : err;
+          throw reused && attempt < maxAttempts && !content.started() ? new SentNothing(err) : err;
         }
       });
     } catch (err) {

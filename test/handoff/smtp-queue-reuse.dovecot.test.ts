@@ -12,10 +12,10 @@ import { seqOf, testMessage } from '../support/messages.js';
  * a TCP proxy in front of Dovecot's LMTP listener (plain text, so the proxy can also cut a
  * session right after Dovecot answered a message's DATA).
  */
-function queued(seq: number, recipient = 'local', key = `key-${seq}`): QueuedMessage {
+function queued(seq: number, recipient = 'local', key = `key-${seq}`, size = 3_000): QueuedMessage {
   return {
-    content: Readable.from([testMessage(seq, 3_000)]),
-    remoteSize: 3_000,
+    content: Readable.from([testMessage(seq, size)]),
+    remoteSize: size,
     recipient,
     source: { mailboxId: 'm1', host: 'pop.example.net', port: 995, username: 'ann' },
     uidl: `UID${seq}`,
@@ -104,6 +104,17 @@ describeWithDovecot('LMTP hand-off: connection reuse', () => {
     expect(Object.fromEntries(seen)).toEqual({ 200: 1, 201: 1, 202: 1 });
   });
 
+  it('when every idle connection went stale at once, the message still goes out, once', async () => {
+    const queue = smtpQueue({ host: '127.0.0.1', port: proxy.port, lmtp: true, maxConnections: 3 });
+    await Promise.all([250, 251, 252].map((seq) => queue.enqueue(queued(seq, user))));
+    const opened = proxy.connections;
+    proxy.dropAll(); // as if the MTA restarted while the pool was idle
+    await queue.enqueue(queued(253, user));
+    await queue.close();
+    expect(proxy.connections).toBe(opened + 1);
+    expect(Object.fromEntries(await copies(dovecot, user))).toEqual({ 250: 1, 251: 1, 252: 1, 253: 1 });
+  });
+
   it('a reply lost after DATA rejects the message — though Dovecot has it (the window the recipe closes)', async () => {
     const queue = smtpQueue({ host: '127.0.0.1', port: proxy.port, lmtp: true });
     await queue.enqueue(queued(300, user));
@@ -121,6 +132,46 @@ describeWithDovecot('LMTP hand-off: connection reuse', () => {
     await queue.close();
     await expect(queue.enqueue(queued(401, user))).rejects.toMatchObject({ code: 'QUEUE_REJECTED' });
     expect(proxy.connections).toBe(1);
+  });
+});
+
+describeWithDovecot('LMTP hand-off: a recipient refused after DATA', () => {
+  let dovecot: DovecotServer;
+  let proxy: TcpProxy;
+  beforeAll(async () => {
+    dovecot = await startDovecot({
+      users: [{ name: 'local', password: 'local-pass-1' }],
+      lmtp: true,
+      // Quota is checked when the message is stored, so LMTP refuses the recipient in its reply
+      // after DATA (552), not at RCPT.
+      extraConfig: [
+        'protocol lmtp {',
+        '  ssl = no',
+        '  mail_plugins = $mail_plugins quota',
+        '}',
+        'plugin {',
+        '  quota = maildir:User quota',
+        '  quota_rule = *:storage=16K',
+        '}',
+      ].join('\n'),
+    });
+    proxy = await startTcpProxy(dovecot.lmtpPort!);
+  });
+  afterAll(async () => {
+    await proxy?.close();
+    await dovecot?.stop();
+  });
+
+  it('rejects that message only, and the same connection carries the next', async () => {
+    const queue = smtpQueue({ host: '127.0.0.1', port: proxy.port, lmtp: true });
+    await queue.enqueue(queued(1, 'local', 'k1', 3_000));
+    const refused = await queue.enqueue(queued(2, 'local', 'k2', 40_000)).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'QUEUE_REJECTED', context: { smtpCode: 552 } });
+    await queue.enqueue(queued(3, 'local', 'k3', 3_000));
+    await queue.close();
+    expect(proxy.connections).toBe(1);
+    const seqs = (await dovecot.messages('local')).map(seqOf);
+    expect(seqs).toEqual([1, 3]);
   });
 });
 
