@@ -49,6 +49,8 @@ const FRIENDLY: Record<ErrorCode, string> = {
   UIDL_REQUIRED: 'This mail server cannot leave copies on the server. Turn off "Leave a copy on the server".',
   OVER_QUOTA: 'Your mailbox is full, so no mail was collected.',
   ABORTED: 'The mail server is shutting down. Please try again in a moment.',
+  INTERNAL:
+    'Something went wrong on our side. Please try again later; if it keeps happening, tell the administrator.',
 };
 
 /** Field names of an entry, as the form labels them. */

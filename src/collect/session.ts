@@ -1,5 +1,5 @@
 import { parseServer } from '../config/index.js';
-import { isMultiPopError, MultiPopError } from '../errors/index.js';
+import { isMultiPopError, MultiPopError, toMultiPopError } from '../errors/index.js';
 import type { Pop3ClientApi, Pop3ConnectOptions } from '../pop3/api.js';
 import { Pop3Client } from '../pop3/client.js';
 import type { LedgerChange } from '../ports/index.js';
@@ -144,7 +144,7 @@ async function runSessionOnce(options: SessionOptions): Promise<SessionResult> {
     return result;
   } catch (err) {
     client.close();
-    throw asSessionError(err, entry.id);
+    throw toMultiPopError(err, 'STORE_ERROR', 'Collection failed', { mailboxId: entry.id });
   }
 }
 
@@ -321,17 +321,4 @@ function prunesAndReports(
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new MultiPopError('ABORTED', 'Collection was stopped before it began');
-}
-
-function asSessionError(err: unknown, mailboxId: string): MultiPopError {
-  if (isMultiPopError(err)) {
-    if (err.context.mailboxId === undefined) err.context.mailboxId = mailboxId;
-    return err;
-  }
-  return new MultiPopError(
-    'STORE_ERROR',
-    `Collection failed: ${(err as Error)?.message ?? String(err)}`,
-    { mailboxId },
-    { cause: err },
-  );
 }

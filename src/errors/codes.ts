@@ -51,6 +51,8 @@ export const ErrorCodes = {
   UIDL_REQUIRED: 'UIDL_REQUIRED',
   OVER_QUOTA: 'OVER_QUOTA',
   ABORTED: 'ABORTED',
+  // bugs
+  INTERNAL: 'INTERNAL',
 } as const;
 
 /** One of the stable error codes in {@link ErrorCodes}. */
@@ -103,4 +105,6 @@ export const errorCodeDescriptions: Readonly<Record<ErrorCode, string>> = {
   UIDL_REQUIRED: 'Leave-on-server needs UIDL, which the server does not offer.',
   OVER_QUOTA: "The local user's mailbox is over quota; collection for the user was skipped.",
   ABORTED: 'The operation was aborted (stop() or an AbortSignal).',
+  INTERNAL:
+    "A bug in multipop or in the host's code (a TypeError or the like); the original error is the cause.",
 };

@@ -2,7 +2,7 @@ import type { AuthProvider } from '../auth/provider.js';
 import type { CollectorEventSink } from '../collect/events.js';
 import type { ConnectionTuning, SessionOptions, SessionResult } from '../collect/session-api.js';
 import { type MailboxEntry, parseServer, type ServerSettings, type UserSettings } from '../config/index.js';
-import { isMultiPopError, MultiPopError } from '../errors/index.js';
+import { MultiPopError, toMultiPopError } from '../errors/index.js';
 import type { Log } from '../log/index.js';
 import {
   type CollectionLedger,
@@ -168,7 +168,7 @@ export class CollectionCycle {
     } catch (err) {
       // Unknown quota: collecting could overfill the mailbox; leaving the mail on the remote
       // server loses nothing, so skip this cycle and report why.
-      const error = asMultiPopError(err, 'STORE_ERROR', 'The quota check failed');
+      const error = toMultiPopError(err, 'STORE_ERROR', 'The quota check failed');
       this.#d.log.warn({ err: error, userId: user.id }, 'quota check failed; skipping the user this cycle');
       return [...disabled, ...enabled.map((e) => ({ mailboxId: e.id, userId: user.id, ok: false, error }))];
     }
@@ -221,7 +221,9 @@ export class CollectionCycle {
       if (!force && !isDue(status, this.#d.now()))
         return { mailboxId: entry.id, userId, ok: false, skipped: 'backoff' };
     } catch (err) {
-      const error = asMultiPopError(err, 'STORE_ERROR', 'Could not prepare the session', entry.id);
+      const error = toMultiPopError(err, 'STORE_ERROR', 'Could not prepare the session', {
+        mailboxId: entry.id,
+      });
       return { mailboxId: entry.id, userId, ok: false, error };
     }
     const { promise, joined } = this.#locks.run(key, entry.id, () =>
@@ -260,7 +262,7 @@ export class CollectionCycle {
       await this.#recordSuccess(userId, entry, host, result, startedAt, settings, log);
       return { mailboxId: entry.id, userId, ok: true, result };
     } catch (err) {
-      const error = asMultiPopError(err, 'STORE_ERROR', 'Collection failed', entry.id);
+      const error = toMultiPopError(err, 'STORE_ERROR', 'Collection failed', { mailboxId: entry.id });
       await this.#recordFailure(userId, entry, host, error, startedAt, log);
       if (error.code === 'ABORTED')
         return { mailboxId: entry.id, userId, ok: false, error, skipped: 'stopping' };
@@ -392,18 +394,4 @@ export class CollectionCycle {
     next.then(release, release);
     return next;
   }
-}
-
-/** `err` as a MultiPopError: itself, or wrapped with `code` and the original as `cause`. */
-export function asMultiPopError(
-  err: unknown,
-  code: 'STORE_ERROR',
-  message: string,
-  mailboxId?: string,
-): MultiPopError {
-  if (isMultiPopError(err)) return err;
-  const detail = err instanceof Error ? err.message : String(err);
-  return new MultiPopError(code, `${message}: ${detail}`, mailboxId === undefined ? {} : { mailboxId }, {
-    cause: err,
-  });
 }

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { MultiPopError } from '../errors/index.js';
+import { MultiPopError, toMultiPopError } from '../errors/index.js';
 import { createLog, SecretRegistry } from '../log/index.js';
 import type {
   Pop3Capabilities,
@@ -10,7 +10,7 @@ import type {
   Pop3UidlEntry,
 } from './api.js';
 import * as auth from './auth.js';
-import { Pop3Connection, toMultiPopError } from './connection.js';
+import { Pop3Connection } from './connection.js';
 import { resolveLimits, resolveTimeouts } from './limits.js';
 import type { Pop3Status } from './response.js';
 import { openSession } from './setup.js';
@@ -130,7 +130,7 @@ export class Pop3Client extends EventEmitter<Pop3ClientEvents> implements Pop3Cl
       client.#greeting = greeting.text;
       client.#apopTimestamp = greeting.apopTimestamp;
     } catch (err) {
-      const error = toMultiPopError(err, 'PROTOCOL_ERROR');
+      const error = toMultiPopError(err, 'PROTOCOL_ERROR', 'POP3 client failure');
       client.#connection.fail(error);
       signal?.removeEventListener('abort', client.#onAbort);
       throw error;

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { type ErrorCode, isMultiPopError, MultiPopError } from '../errors/index.js';
+import { MultiPopError, toMultiPopError } from '../errors/index.js';
 import { type Log, redact, type SecretRegistry } from '../log/index.js';
 import type { Pop3Capabilities, Pop3Limits, Pop3Timeouts } from './api.js';
 import { emptyCapabilities } from './capabilities.js';
@@ -311,7 +311,7 @@ export class Pop3Connection {
         this.#handle(event);
       }
     } catch (err) {
-      this.fail(toMultiPopError(err, 'PROTOCOL_ERROR'));
+      this.fail(toMultiPopError(err, 'PROTOCOL_ERROR', 'POP3 client failure'));
     } finally {
       this.#processing = false;
     }
@@ -503,11 +503,4 @@ export class Pop3Connection {
     if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
     this.#idleTimer = undefined;
   }
-}
-
-/** Any thrown value as a {@link MultiPopError} (typed errors pass through unchanged). */
-export function toMultiPopError(err: unknown, fallback: ErrorCode): MultiPopError {
-  if (isMultiPopError(err)) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new MultiPopError(fallback, `POP3 client failure: ${message}`, {}, { cause: err });
 }

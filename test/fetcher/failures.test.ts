@@ -34,7 +34,7 @@ describe('failure isolation, back-off and recovery', () => {
     expect(errors[0]?.error.code).toBe('AUTH_FAILED');
   });
 
-  it('a non-MultiPopError thrown by a session becomes a typed error with the cause kept', async () => {
+  it('a TypeError thrown by a session (a bug) becomes a typed INTERNAL error with the cause kept', async () => {
     const { fetcher, sessions } = setup({ users: [{ id: 'ann', entries: [entry('ann-1')] }] });
     const boom = new TypeError('boom');
     sessions.when('ann-1', () => {
@@ -42,6 +42,7 @@ describe('failure isolation, back-off and recovery', () => {
     });
     const [summary] = await fetcher.collectNow();
     expect(summary?.error).toBeInstanceOf(MultiPopError);
+    expect(summary?.error?.code).toBe('INTERNAL');
     expect(summary?.error?.cause).toBe(boom);
   });
 

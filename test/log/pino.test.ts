@@ -8,13 +8,13 @@
 import { createHash } from 'node:crypto';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { parseConfig } from '../../src/config/index.js';
 import { isMultiPopError } from '../../src/errors/index.js';
 import { MultiPopFetcher } from '../../src/fetcher/index.js';
 import { Pop3Client } from '../../src/pop3/index.js';
-import { memoryDirectory, memoryLedger, memoryQueue } from '../../src/stores/index.js';
+import { memoryLedger, memoryQueue } from '../../src/stores/index.js';
 import { type FakePop3Server, startFakePop3Server } from '../../src/testing/fake-pop3/index.js';
 import { type DovecotServer, describeWithDovecot, startDovecot } from '../helpers/dovecot.js';
+import { oneDovecotEntry } from '../support/dovecot-directory.js';
 
 const PASSWORD = 'Pino-Pa55word-4711';
 const ACCESS_TOKEN = 'ya29.pino-access-token-0123456789';
@@ -136,24 +136,7 @@ describeWithDovecot('pino at debug level against Dovecot', () => {
   it('the fetcher: a whole collection logs at debug level without the password', async () => {
     await dovecot.seed('ann', [MESSAGE]);
     const { logger, lines } = pinoAtDebug();
-    const directory = memoryDirectory(
-      parseConfig({
-        users: [
-          {
-            id: 'ann@example.com',
-            entries: [
-              {
-                id: 'ann-dovecot',
-                server: `${dovecot.host}:${dovecot.popPort}`,
-                tls: 'starttls',
-                username: 'ann',
-                password: PASSWORD,
-              },
-            ],
-          },
-        ],
-      }),
-    );
+    const directory = oneDovecotEntry(dovecot, PASSWORD);
     const queue = memoryQueue();
     const fetcher = new MultiPopFetcher({
       directory,
