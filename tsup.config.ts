@@ -24,6 +24,8 @@ export const cjsRuntimeOptions = {
   target: 'node20',
   platform: 'node',
   noExternal: esmOnlyDependencies,
+  // import.meta.url for the few modules that need their own location (src/sqlite/driver.ts).
+  shims: true,
 } satisfies Options;
 
 export default defineConfig([

@@ -19,7 +19,17 @@ export interface ErrorContext {
 }
 
 /**
- * The one error class of the library. `code` is stable; `message` is for humans.
+ * Marks every MultiPopError, whichever copy of the library made it. `Symbol.for` keys are
+ * shared by the whole process, so an error thrown by the CommonJS build is recognised by the ESM
+ * build (and by another installed copy) — `require('multipop')` beside `import('multipop/testing')`
+ * loads two copies of this class (the dual-package hazard).
+ */
+const BRAND = Symbol.for('multipop.error');
+
+/**
+ * The one error class of the library. `code` is stable; `message` is for humans. `instanceof
+ * MultiPopError` and {@link isMultiPopError} recognise errors from any copy of the library
+ * loaded in the same process (ESM and CommonJS builds alike).
  *
  * @example
  * ```ts
@@ -35,6 +45,12 @@ export class MultiPopError extends Error {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.context = context;
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+
+  /** `instanceof` by brand, not by prototype: true for a MultiPopError of any copy of the library. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
   }
 
   /** Plain object for logs and JSON output. */

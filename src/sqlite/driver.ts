@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
 import { MultiPopError } from '../errors/index.js';
 
@@ -8,12 +9,17 @@ type DatabaseConstructor = new (path: string, options?: BetterSqlite3.Options) =
 /**
  * Loads better-sqlite3 on first use. It is an optional peer dependency (a native module), so a
  * host that brings its own stores never loads it; one that opens the SQLite store without it
- * installed gets a clear error rather than a bare "cannot find module".
+ * installed gets a clear error rather than a bare "cannot find module". It is a CommonJS
+ * package, so it is `require`d in both builds: the CommonJS build uses its own `require` (a
+ * dynamic `import()` fails under Jest and other CommonJS module loaders), the ESM build one made
+ * for this file.
  */
-export async function loadSqliteDriver(): Promise<DatabaseConstructor> {
+export async function loadSqliteDriver(
+  load: (id: string) => unknown = ownRequire(),
+): Promise<DatabaseConstructor> {
   try {
-    const loaded = (await import('better-sqlite3')) as unknown as { default?: DatabaseConstructor };
-    const Database = loaded.default ?? (loaded as unknown as DatabaseConstructor);
+    const loaded = load('better-sqlite3') as DatabaseConstructor | { default?: DatabaseConstructor };
+    const Database = typeof loaded === 'function' ? loaded : loaded.default;
     if (typeof Database !== 'function')
       throw new TypeError('better-sqlite3 exported no Database constructor');
     return Database;
@@ -25,4 +31,8 @@ export async function loadSqliteDriver(): Promise<DatabaseConstructor> {
       { cause: err },
     );
   }
+}
+
+function ownRequire(): (id: string) => unknown {
+  return typeof require === 'function' ? require : createRequire(import.meta.url);
 }

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseMailboxEntry, parseServerSettings } from '../../src/config/index.js';
 import { emptyMailboxStatus } from '../../src/ports/index.js';
+import { loadSqliteDriver } from '../../src/sqlite/driver.js';
 import { openSqliteStore, SCHEMA_VERSION, type SqliteStore } from '../../src/sqlite/index.js';
 import { tempStore } from './sqlite-helpers.js';
 
@@ -326,20 +327,21 @@ describe('SQLite store: a second process', () => {
 
 describe('SQLite store: without better-sqlite3', () => {
   it('fails with a clear STORE_ERROR naming the missing peer dependency', async () => {
-    vi.resetModules();
-    vi.doMock('better-sqlite3', () => {
+    const missing = () => {
       throw new Error("Cannot find module 'better-sqlite3'");
+    };
+    const error = await loadSqliteDriver(missing).catch((err: unknown) => err);
+    expect(error).toMatchObject({ code: 'STORE_ERROR' });
+    expect((error as Error).message).toContain('npm install better-sqlite3');
+  });
+
+  it('loads it with require (the CommonJS build runs under Jest, where import() fails)', async () => {
+    const seen: string[] = [];
+    const Database = await loadSqliteDriver((id) => {
+      seen.push(id);
+      return function FakeDatabase() {};
     });
-    try {
-      const { openSqliteStore: openWithout } = await import('../../src/sqlite/index.js');
-      const error = await openWithout({ path: '/nonexistent/x.sqlite', key: randomBytes(32) }).catch(
-        (err: unknown) => err,
-      );
-      expect(error).toMatchObject({ code: 'STORE_ERROR' });
-      expect((error as Error).message).toContain('npm install better-sqlite3');
-    } finally {
-      vi.doUnmock('better-sqlite3');
-      vi.resetModules();
-    }
+    expect(seen).toEqual(['better-sqlite3']);
+    expect(typeof Database).toBe('function');
   });
 });
