@@ -207,4 +207,17 @@ describeWithDovecot('LMTP hand-off with the shipped Sieve duplicate recipe', () 
     // Dovecot's log process writes asynchronously: wait for the lines rather than read once.
     await expect.poll(async () => discardedCopies(await dovecot.logText())).toBe(2);
   });
+
+  it('two offers of one key at the same moment, on two connections, leave one copy', async () => {
+    const queue = smtpQueue({ host: '127.0.0.1', port: proxy.port, lmtp: true, maxConnections: 2 });
+    for (let seq = 10; seq < 16; seq++) {
+      await Promise.all([
+        queue.enqueue(queued(seq, 'local', `race-${seq}`)),
+        queue.enqueue(queued(seq, 'local', `race-${seq}`)),
+      ]);
+    }
+    await queue.close();
+    const seen = await copies(dovecot, 'local');
+    for (let seq = 10; seq < 16; seq++) expect(seen.get(seq), `message ${seq}`).toBe(1);
+  });
 });
