@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MailboxLocks, SessionSlots } from '../../src/fetcher/concurrency.js';
-import { entry, result, setup, sleep } from './support.js';
+import { drainMicrotasks, entry, result, setup, sleep } from './support.js';
 
 /** `count` entries spread round-robin over `hosts` hosts, one user each. */
 function manyUsers(count: number, hosts: string[]) {
@@ -17,8 +17,10 @@ describe('concurrency', () => {
       { users: manyUsers(30, hosts) },
       { concurrency: { global: 4, perHost: 5 } },
     );
+    // Each session ends only once four run at once (or once the last ones have started): if the
+    // limit were lower than four, the cycle would hang; if higher, maxRunning would show it.
     sessions.when('*', async () => {
-      await sleep(5);
+      await Promise.race([sessions.untilRunning(4), sessions.untilCalls(30)]);
       return result(1);
     });
     const summaries = await fetcher.collectNow();
@@ -38,13 +40,18 @@ describe('concurrency', () => {
     );
     let busyDone = 0;
     let busyDoneWhenQuietStarted = -1;
+    let quietStarted!: () => void;
+    const quiet = new Promise<void>((resolve) => (quietStarted = resolve));
+    // The busy host's sessions end only after the quiet host's one has started: behind the busy
+    // host's backlog it never would, and the cycle would hang.
     sessions.when('*', async () => {
-      await sleep(5);
+      await quiet;
       busyDone++;
       return result(1);
     });
     sessions.when('x-1', async () => {
       busyDoneWhenQuietStarted = busyDone;
+      quietStarted();
       return result(1);
     });
     const summaries = await fetcher.collectNow();
@@ -55,14 +62,25 @@ describe('concurrency', () => {
   });
 
   it('never runs two sessions on one mailbox: a second request joins the running one', async () => {
-    const { fetcher, sessions } = setup({ users: [{ id: 'ann', entries: [entry('ann-1')] }] });
+    const { fetcher, sessions, ledger } = setup({ users: [{ id: 'ann', entries: [entry('ann-1')] }] });
     let release!: () => void;
     sessions.when('ann-1', () => new Promise((resolve) => (release = () => resolve(result(3)))));
+    // A request joins right after it has read the entry's status: count those reads.
+    let statusReads = 0;
+    let thirdRead!: () => void;
+    const readThrice = new Promise<void>((resolve) => (thirdRead = resolve));
+    const loadStatus = ledger.loadStatus.bind(ledger);
+    ledger.loadStatus = async (mailboxId) => {
+      const status = await loadStatus(mailboxId);
+      if (++statusReads === 3) thirdRead();
+      return status;
+    };
     const first = fetcher.collectNow();
-    await sleep(5);
+    await sessions.untilRunning(1);
     const second = fetcher.collectNow({ mailboxId: 'ann-1' });
     const third = fetcher.collectNow({ userId: 'ann' });
-    await sleep(5);
+    await readThrice;
+    await drainMicrotasks();
     release();
     const [a, b, c] = await Promise.all([first, second, third]);
     expect(sessions.calls).toHaveLength(1);
@@ -101,7 +119,8 @@ describe('concurrency', () => {
     ]);
     expect(slots.activeHosts).toBe(2);
     await done;
-    await sleep(1);
+    // The host queues' 'idle' events follow the tasks' ends in the same turn of the event loop.
+    await drainMicrotasks();
     expect(slots.activeHosts).toBe(0);
   });
 

@@ -22,7 +22,7 @@ describe('stop()', () => {
     });
     await fetcher.start();
     const cycle = fetcher.collectNow();
-    await sleep(10);
+    await sessions.untilRunning(1);
     expect(sessions.running).toBe(1);
 
     await fetcher.stop();
@@ -69,7 +69,7 @@ describe('stop()', () => {
     let release!: () => void;
     sessions.when('a', () => new Promise((resolve) => (release = () => resolve(result(0)))));
     const cycle = fetcher.collectNow();
-    await sleep(5);
+    await sessions.untilRunning(1);
     const deadline = new AbortController();
     const stopping = fetcher.stop({ signal: deadline.signal });
     deadline.abort();

@@ -29,6 +29,31 @@ export class FakeSessions {
   readonly #perMailbox = new Map<string, number>();
   readonly #behaviours = new Map<string, Behaviour>();
   #default: Behaviour = () => result(1);
+  // Waiters of untilRunning/untilCalls, checked whenever a session starts.
+  readonly #waiters: Array<{ ready: () => boolean; resolve: () => void }> = [];
+
+  /** Resolves once `n` sessions run at the same time (at once if they do now). */
+  untilRunning(n: number): Promise<void> {
+    return this.#until(() => this.running >= n);
+  }
+
+  /** Resolves once `n` sessions have started in all (at once if they have). */
+  untilCalls(n: number): Promise<void> {
+    return this.#until(() => this.calls.length >= n);
+  }
+
+  #until(ready: () => boolean): Promise<void> {
+    if (ready()) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ ready, resolve }));
+  }
+
+  #wake(): void {
+    for (const waiter of [...this.#waiters]) {
+      if (!waiter.ready()) continue;
+      this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+      waiter.resolve();
+    }
+  }
 
   /** How the session of `mailboxId` (or every mailbox, with `'*'`) behaves. */
   when(mailboxId: string | '*', behaviour: Behaviour): this {
@@ -54,6 +79,7 @@ export class FakeSessions {
     this.maxRunning = Math.max(this.maxRunning, this.running);
     bump(this.#perHost, this.maxPerHost, host, 1);
     bump(this.#perMailbox, this.maxPerMailbox, id, 1);
+    this.#wake();
     try {
       const behaviour = this.#behaviours.get(id) ?? this.#default;
       return await behaviour(options, this.callsFor(id).length);
@@ -93,5 +119,11 @@ export function setup(config: MultiPopConfigInput, options: Partial<MultiPopFetc
   return { fetcher, directory, ledger, queue, tokens, sessions };
 }
 
-/** Resolves after `ms` real milliseconds. */
+/** Resolves after `ms` real milliseconds: a session that takes time, never a wait for a state. */
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Resolves once every promise continuation queued so far has run (one turn of the event loop,
+ * no timer): for work that follows an awaited call without an event of its own.
+ */
+export const drainMicrotasks = () => new Promise<void>((resolve) => setImmediate(resolve));

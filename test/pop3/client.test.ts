@@ -68,7 +68,7 @@ describe('Pop3Client against the fake server', () => {
     client.close();
     expect(client.state).toBe(Pop3State.CLOSED);
     // The server notices the closed connection asynchronously; the mailbox is unchanged.
-    await new Promise((r) => setTimeout(r, 50));
+    await srv.connectionsEnded();
     expect(srv.mailbox('ann').messages).toHaveLength(4);
 
     client = await connectTo(srv);

@@ -88,14 +88,15 @@ export async function startFakePop3Server(options: FakePop3Options): Promise<Fak
     recordSasl: (decoded) => saslResponses.push(decoded),
   };
 
-  const sessions = new Set<FakePop3Session>();
+  // Each open session with the promise of its end.
+  const sessions = new Map<FakePop3Session, Promise<void>>();
   let connections = 0;
   const accept = (socket: Socket, secure: boolean): void => {
     connections += 1;
     socket.setNoDelay(true);
     const session = new FakePop3Session(ctx, socket, connections, secure);
-    sessions.add(session);
-    void session.run().finally(() => sessions.delete(session));
+    const ended = session.run().finally(() => sessions.delete(session));
+    sessions.set(session, ended);
   };
   let server: Server;
   if (options.implicitTls) {
@@ -125,11 +126,14 @@ export async function startFakePop3Server(options: FakePop3Options): Promise<Fak
     get connections() {
       return connections;
     },
+    connectionsEnded: async () => {
+      await Promise.allSettled(sessions.values());
+    },
     mailbox: (user) => store.snapshot(user),
     addMessage: (user: string, message: Buffer | FakePop3Message) => store.add(user, message),
     close: () =>
       new Promise<void>((resolve) => {
-        for (const session of sessions) session.destroy();
+        for (const session of sessions.keys()) session.destroy();
         server.close(() => resolve());
       }),
   };

@@ -148,6 +148,19 @@ export interface FakePop3Server {
   readonly saslResponses: string[];
   /** Connections accepted so far. */
   readonly connections: number;
+  /**
+   * Resolves once every connection accepted so far has ended on the server's side (at once when
+   * none is open): the event to await before asserting what a closed connection left behind,
+   * instead of sleeping.
+   *
+   * @example
+   * ```ts
+   * client.close();
+   * await server.connectionsEnded();
+   * expect(server.mailbox('ann').messages).toHaveLength(4); // nothing committed without QUIT
+   * ```
+   */
+  connectionsEnded(): Promise<void>;
   /** The user's mailbox as it is now (committed state: DELE takes effect on QUIT only). */
   mailbox(user: string): { messages: Buffer[]; uids: string[] };
   /** Appends a message to a user's mailbox (seen by sessions that log in afterwards). */
