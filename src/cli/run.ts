@@ -2,6 +2,8 @@
  * The `multipop` command tree and its runner (the bin entry is `main.ts`). Exit codes: `exit-codes.ts`.
  */
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { isMultiPopError } from '../errors/index.js';
 import { ExitCode } from './exit-codes.js';
@@ -143,10 +145,26 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   }
 }
 
-/** The package's version: package.json sits two levels up from both src/cli/ and dist/cli/. */
+/**
+ * The package's version, from the nearest `package.json` named `multipop` above this module:
+ * two levels up from src/cli/ and dist/cli/, but a host may bundle the CLI anywhere (the
+ * benchmark does), so the search walks up instead of assuming the layout. A bundle with no
+ * manifest above it reports `unknown` rather than failing every command.
+ */
 function packageVersion(): string {
-  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return manifest.version;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    try {
+      const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (manifest.name === 'multipop' && manifest.version) return manifest.version;
+    } catch {
+      // No (readable) package.json here: keep walking up.
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return 'unknown';
+    dir = parent;
+  }
 }
