@@ -111,11 +111,10 @@ export type {
   TokenStore,
   UserFlags,
 } from './ports/index.js';
-// The stores multipop ships (and the group commit a host's own queue may share), and the
-// hand-off to the host's MTA.
+// The group commit a host's own queue may share (the shipped stores use it too).
+export { groupCommit, keyedGroupCommit } from './ports/index.js';
+// The stores multipop ships, and the hand-off to the host's MTA.
 export {
-  groupCommit,
-  keyedGroupCommit,
   type MaildirQueue,
   type MaildirQueueOptions,
   type MemoryQueue,

@@ -1,4 +1,5 @@
 export type { EntryLocation, MailboxDirectory, UserFlags } from './directory.js';
+export { groupCommit, keyedGroupCommit } from './group-commit.js';
 export {
   type CollectionLedger,
   emptyMailboxStatus,

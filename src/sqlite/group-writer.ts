@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { MultiPopError } from '../errors/index.js';
-import { groupCommit } from '../stores/group-commit.js';
+import { groupCommit } from '../ports/index.js';
 import { fsyncDirectory } from '../stores/maildir/durable-fs.js';
 import type { SqliteDatabase } from './driver.js';
 

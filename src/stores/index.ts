@@ -5,7 +5,6 @@
  * @packageDocumentation
  */
 
-export { groupCommit, keyedGroupCommit } from './group-commit.js';
 export { recipientFolderName } from './maildir/names.js';
 export { type MaildirQueue, type MaildirQueueOptions, maildirQueue } from './maildir-queue.js';
 export { memoryDirectory } from './memory/directory.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { groupCommit, keyedGroupCommit } from '../../src/stores/index.js';
+import { groupCommit, keyedGroupCommit } from '../../src/ports/index.js';
 
 /** A flush whose runs the test finishes by hand, recording when each began. */
 function manualFlush() {
