@@ -5,14 +5,18 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type DovecotServer, describeWithDovecot, startDovecot } from '../helpers/dovecot.js';
 import { bundleExample } from '../support/bundle-example.js';
-import { readMaildir, startCollector } from '../support/collector-command.js';
+import { projectRoot, readMaildir, startCollector } from '../support/collector-command.js';
 import { seededRandom, seqOf, testMessage } from '../support/messages.js';
 
 /**
  * Crash safety, proven with real processes and a real server: the collector command is killed
- * with SIGKILL at seeded random moments (connect, login, listing, mid-message, between queue and
- * ledger, DELE, QUIT) and restarted. At the end every seeded message is in the Maildir exactly
- * once, byte for byte, and none is left on the server (delete mode) — or all are (leave mode).
+ * with SIGKILL and restarted, over and over. A quarter of the kills land at seeded random
+ * moments (start-up, connect, login, listing, mid-message, QUIT); the rest are aimed at the
+ * windows inside a batch by test/support/kill-points.mjs — after a message file's sync and
+ * before the sync of new/, between the queue's sync and the ledger's, between the ledger's
+ * WAL sync and the DELEs, and at a DELE. At the end every seeded message is in the Maildir
+ * exactly once, byte for byte, and none is left on the server (delete mode) — or all are
+ * (leave mode).
  */
 /** Files in the Maildir's new/ (where the Maildir queue renames complete messages). */
 function countDelivered(maildir: string): number {
@@ -26,6 +30,9 @@ function countDelivered(maildir: string): number {
 const SEED = Number(process.env['CRASH_SEED'] ?? 20261127);
 /** Kills per mode; `CRASH_KILLS` overrides (the issue asks for at least 100). */
 const MIN_KILLS = Number(process.env['CRASH_KILLS'] ?? 100);
+/** Of those, kills aimed inside a batch (issue #11 asks for at least 100 per mode). */
+const MIN_BATCH_KILLS = Number(process.env['CRASH_BATCH_KILLS'] ?? 100);
+const KILL_POINTS = join(projectRoot, 'test/support/kill-points.mjs');
 const MESSAGES = 1_000;
 
 describeWithDovecot('crash safety: SIGKILL at random moments', () => {
@@ -51,7 +58,7 @@ describeWithDovecot('crash safety: SIGKILL at random moments', () => {
 
   for (const mode of ['delete', 'keep'] as const) {
     it(`${mode} mode: ≥${MIN_KILLS} kills, nothing lost, nothing duplicated, bytes identical`, {
-      timeout: 300_000,
+      timeout: 600_000,
     }, async () => {
       const user = mode === 'delete' ? 'crash' : 'keep';
       const random = seededRandom(SEED + (mode === 'delete' ? 0 : 1));
@@ -84,18 +91,43 @@ describeWithDovecot('crash safety: SIGKILL at random moments', () => {
 
       let kills = 0;
       let midKills = 0;
+      const batchKills = new Map<string, number>();
+      const points = mode === 'delete' ? ['file', 'new', 'wal', 'dele'] : ['file', 'new', 'wal'];
       let completions = 0;
       let rounds = 0;
       let startupMs = 1_500; // running estimate of the time to the first delivered message
-      while (kills < MIN_KILLS) {
+      const batchTotal = () => [...batchKills.values()].reduce((a, b) => a + b, 0);
+      while (kills < MIN_KILLS || batchTotal() < MIN_BATCH_KILLS) {
         rounds++;
         const before = countDelivered(maildir);
         const started = Date.now();
+        const aim = random();
+        if (aim < 0.75) {
+          // Aimed: the Nth time the process reaches one of the points inside a batch.
+          const point = points[Math.floor(random() * points.length)]!;
+          const nth = 1 + Math.floor(random() * 40);
+          const aimed = startCollector(
+            { ...env, NODE_OPTIONS: `--import ${KILL_POINTS}`, MULTIPOP_KILL_AT: `${point}:${nth}` },
+            bundle,
+          );
+          const outcome = await aimed.done;
+          if (outcome.signal === 'SIGKILL') {
+            kills++;
+            midKills++;
+            batchKills.set(point, (batchKills.get(point) ?? 0) + 1);
+          } else {
+            expect(outcome.stderr, 'an unkilled run must succeed').toBe('');
+            expect(outcome.code).toBe(0);
+            completions++;
+            await seedBatch(60);
+          }
+          continue;
+        }
         const run = startCollector(env, bundle);
-        // A quarter of the kills land anywhere in start-up, connect, TLS, login and listing; the
-        // rest land mid-collection — after a random number of messages (and a random fraction of
+        // Of the random kills, half land anywhere in start-up, connect, TLS, login and listing;
+        // the rest mid-collection — after a random number of messages (and a random fraction of
         // a millisecond window), so they hit RETR, the queue, the ledger, DELE and QUIT.
-        const early = random() < 0.25;
+        const early = aim < 0.875;
         const target = before + Math.floor(random() * 25);
         const extraMs = Math.floor(random() * 40);
         let killedMid = false;
@@ -146,13 +178,15 @@ describeWithDovecot('crash safety: SIGKILL at random moments', () => {
       const lost = [...originals.keys()].filter((seq) => !seen.has(seq)).length;
       const left = (await dovecot.messages(user)).length;
       console.info(
-        `crash suite (${mode}): seed ${SEED}, ${rounds} runs, ${kills} kills (${midKills} mid-collection), ${completions} ran to the end, ` +
+        `crash suite (${mode}): seed ${SEED}, ${rounds} runs, ${kills} kills (${midKills} mid-collection; inside a batch: ${[...batchKills].map(([p, n]) => `${p} ${n}`).join(', ')}), ${completions} ran to the end, ` +
           `${originals.size} messages, lost ${lost}, duplicated ${duplicated}, left on server ${left}`,
       );
       expect(kills).toBeGreaterThanOrEqual(MIN_KILLS);
       expect(midKills, 'most kills must land while messages are being collected').toBeGreaterThanOrEqual(
         MIN_KILLS / 2,
       );
+      expect(batchTotal()).toBeGreaterThanOrEqual(MIN_BATCH_KILLS);
+      for (const point of points) expect(batchKills.get(point) ?? 0, `kills at ${point}`).toBeGreaterThan(0);
       expect(lost).toBe(0);
       expect(duplicated).toBe(0);
       expect(delivered.length).toBe(originals.size);
