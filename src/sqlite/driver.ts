@@ -10,9 +10,8 @@ type DatabaseConstructor = new (path: string, options?: BetterSqlite3.Options) =
  * Loads better-sqlite3 on first use. It is an optional peer dependency (a native module), so a
  * host that brings its own stores never loads it; one that opens the SQLite store without it
  * installed gets a clear error rather than a bare "cannot find module". It is a CommonJS
- * package, so it is `require`d in both builds: the CommonJS build uses its own `require` (a
- * dynamic `import()` fails under Jest and other CommonJS module loaders), the ESM build one made
- * for this file.
+ * package, so both builds `require` it (with a `require` made for this file): a dynamic
+ * `import()` fails in the CommonJS build under Jest and other CommonJS module loaders.
  */
 export async function loadSqliteDriver(
   load: (id: string) => unknown = ownRequire(),
@@ -33,6 +32,8 @@ export async function loadSqliteDriver(
   }
 }
 
+// `import.meta.url` in both builds (the CommonJS one gets it from tsup's shims): a bare `require`
+// would become esbuild's throwing placeholder in the ESM build.
 function ownRequire(): (id: string) => unknown {
-  return typeof require === 'function' ? require : createRequire(import.meta.url);
+  return createRequire(import.meta.url);
 }
