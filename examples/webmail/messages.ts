@@ -47,6 +47,9 @@ const FRIENDLY: Record<ErrorCode, string> = {
   NOT_FOUND: 'That mailbox does not exist (any more).',
   PERMISSION_DENIED: 'You are not allowed to change these settings. Please ask your administrator.',
   UIDL_REQUIRED: 'This mail server cannot leave copies on the server. Turn off "Leave a copy on the server".',
+  UIDL_FAILED: 'The mail server had a hiccup listing your messages. We will try again shortly.',
+  IDENTITY_UNCERTAIN:
+    'The mail server renumbered your messages. Collection is paused until your administrator checks it, so nothing is delivered twice.',
   OVER_QUOTA: 'Your mailbox is full, so no mail was collected.',
   ABORTED: 'The mail server is shutting down. Please try again in a moment.',
   INTERNAL:

@@ -32,6 +32,18 @@ export interface CollectorEvents {
   'message:deleted': EventMailbox & { uidls: string[] };
   /** Per-message progress while a body is streamed (for progress bars). */
   'message:progress': EventMailbox & { uidl: string; bytes: number; size: number };
+  /**
+   * The server changed message ids: `rekeyed` ledger rows moved to the UIDL the server uses now
+   * (their messages confirmed by size and header fingerprint, not fetched again); `reused` UIDLs
+   * now name other messages, which are collected as new. `mass` when most known UIDLs changed.
+   */
+  'mailbox:uidls-changed': EventMailbox & {
+    mass: boolean;
+    rekeyed: { from: string; to: string }[];
+    reused: string[];
+  };
+  /** The server listed these UIDLs more than once; each distinct message is still collected once. */
+  'mailbox:duplicate-uidls': EventMailbox & { uidls: string[] };
   'mailbox:error': EventMailbox & { error: MultiPopError; consecutiveFailures: number };
   'mailbox:recovered': EventMailbox & { afterFailures: number };
   'mailbox:needs-permission': EventMailbox & { error: MultiPopError };

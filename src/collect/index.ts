@@ -1,9 +1,19 @@
 export type { CollectorEventName, CollectorEventSink, CollectorEvents, EventMailbox } from './events.js';
 export { idempotencyKey } from './idempotency.js';
-export { readListing } from './listing.js';
+export { type Identified, type IdentifyInput, identifyAndPlan } from './identify.js';
+export {
+  type IdentityInput,
+  type IdentityOutcome,
+  type IdentityResolution,
+  type IdentityUncertainty,
+  type Rekey,
+  resolveIdentity,
+} from './identity.js';
+export { isServerUidl, type ListingOptions, readListing } from './listing.js';
 export {
   FALLBACK_UIDL_PREFIX,
   fallbackUidl,
+  headerFingerprint,
   type IdentityStrategy,
   type IdentityStrategyInput,
   identityStrategy,

@@ -27,6 +27,29 @@ export function fallbackUidl(headerBytes: Buffer): string {
 }
 
 /**
+ * The header-block fingerprint the ledger keeps for each collected message: the SHA-256 (hex) of
+ * the header block without the empty line that ends it. The session computes it from the first
+ * bytes of RETR while the message streams through, and from `TOP n 0` when it has to confirm who
+ * a message is (after the server changed its UIDLs); leaving the empty line out makes both agree
+ * also with servers that end a TOP response without it.
+ *
+ * @example
+ * ```ts
+ * headerFingerprint(Buffer.from('Subject: hi\r\n\r\nbody')) === headerFingerprint(Buffer.from('Subject: hi\r\n')); // true
+ * ```
+ */
+export function headerFingerprint(headerBytes: Buffer): string {
+  let block = headerBlock(headerBytes);
+  if (block.length > 0 && block[block.length - 1] === 0x0a) {
+    // Drop the empty line (CRLF or LF) that ends the block, if it is there.
+    const cut = block.length >= 2 && block[block.length - 2] === 0x0d ? 2 : 1;
+    const before = block.length - cut;
+    if (before === 0 || block[before - 1] === 0x0a) block = block.subarray(0, before);
+  }
+  return createHash('sha256').update(block).digest('hex');
+}
+
+/**
  * How a session identifies messages across sessions:
  * - `'uidl'` — the server's UIDL (the normal case);
  * - `'header-digest'` — {@link fallbackUidl} over `TOP n 0`, for servers without UIDL;

@@ -4,6 +4,7 @@ import type { Log } from '../log/index.js';
 import type { Pop3ClientApi, Pop3ConnectOptions } from '../pop3/api.js';
 import type { CollectionLedger, LocalQueue } from '../ports/index.js';
 import type { CollectorEventSink } from './events.js';
+import type { IdentityResolution } from './identity.js';
 
 /** Connection tuning passed through to the POP3 client (host, port and TLS mode come from the entry). */
 export type ConnectionTuning = Pick<Pop3ConnectOptions, 'tlsOptions' | 'timeouts' | 'limits' | 'pipelining'>;
@@ -22,6 +23,11 @@ export interface SessionOptions {
   now?: () => number;
   signal?: AbortSignal;
   connection?: ConnectionTuning;
+  /**
+   * The administrator's decision for a mailbox paused with `IDENTITY_UNCERTAIN`, applied if this
+   * session finds the mass change of UIDLs still unresolved (see `IdentityResolution`).
+   */
+  identityResolution?: IdentityResolution;
   /** Opens the POP3 connection; replaceable in tests. @default Pop3Client.connect */
   connect?: (options: Pop3ConnectOptions) => Promise<Pop3ClientApi>;
 }

@@ -2,12 +2,15 @@ import { parseServer } from '../config/index.js';
 import { isMultiPopError, MultiPopError, toMultiPopError } from '../errors/index.js';
 import type { Pop3ClientApi, Pop3ConnectOptions } from '../pop3/api.js';
 import { Pop3Client } from '../pop3/client.js';
-import type { LedgerChange } from '../ports/index.js';
+import type { LedgerChange, LedgerRecord } from '../ports/index.js';
 import type { EventMailbox } from './events.js';
 import { idempotencyKey } from './idempotency.js';
-import { readListing } from './listing.js';
-import { buildQueuedContent } from './message-pipeline.js';
-import { plan } from './plan.js';
+import { identifyAndPlan } from './identify.js';
+import type { IdentityOutcome } from './identity.js';
+import { isServerUidl, readListing } from './listing.js';
+import { headerFingerprint } from './message-identity.js';
+import { buildQueuedContent, type QueuedContent } from './message-pipeline.js';
+import type { Plan } from './plan.js';
 import { type EffectivePolicy, effectivePolicy } from './policy.js';
 import type { SessionOptions, SessionResult } from './session-api.js';
 import { traceHeader } from './trace-header.js';
@@ -16,8 +19,8 @@ import { traceHeader } from './trace-header.js';
 const RETR_WINDOW = 16;
 
 /**
- * Collects one remote mailbox once: connect → authenticate → UIDL + LIST → plan → for each
- * message RETR → queue → ledger → DELE → QUIT → ledger.
+ * Collects one remote mailbox once: connect → authenticate → UIDL + LIST → identify (TOP n 0
+ * where needed) → plan → for each message RETR → queue → ledger → DELE → QUIT → ledger.
  *
  * The crash-safety order: a message is marked collected only after the queue resolved, and a
  * DELE is sent only for messages the ledger durably holds as collected (or as over-size under
@@ -67,13 +70,25 @@ async function runSessionOnce(options: SessionOptions): Promise<SessionResult> {
   emit('session:start', { ...mailbox, at: started });
   try {
     await options.auth.authenticate(client, { userId, entry, log, ...(signal ? { signal } : {}) });
+    const state = await ledger.load(entry.id);
     const listing = await readListing(client, {
       leaveOnServer: policy.leaveOnServer,
       mailboxId: entry.id,
       log,
+      uidlWorkedBefore: holdsServerUidls(state),
+      ...(settings.identity ? { allowHeaderDigest: settings.identity.allowHeaderDigest } : {}),
     });
-    const state = await ledger.load(entry.id);
-    const decided = plan({ listing, ledger: state, policy, now: now() });
+    // Who is who (re-keys, reused UIDLs, repeated UIDLs) before anything is planned or changed;
+    // throws IDENTITY_UNCERTAIN with the ledger untouched when an administrator must decide.
+    const { identity, plan: decided } = await identifyAndPlan(client, {
+      listing,
+      ledger: state,
+      policy,
+      now: now(),
+      mailboxId: entry.id,
+      ...(settings.identity ? { settings: settings.identity } : {}),
+      ...(options.identityResolution ? { resolution: options.identityResolution } : {}),
+    });
     log.debug(
       {
         onServer: listing.length,
@@ -99,15 +114,17 @@ async function runSessionOnce(options: SessionOptions): Promise<SessionResult> {
       deletions.push(client.dele(msg));
     };
 
-    // One durable transaction before any DELE: forget UIDLs gone from the server, remember which
-    // over-size messages were reported, and record the deletions the plan decided from the ledger
-    // (collected earlier, expired, over-size under S7) as pending so the next session knows.
-    const changes = prunesAndReports(decided, now, emit, mailbox);
+    // One durable transaction before any DELE: re-key and forget what the identity step decided,
+    // forget UIDLs gone from the server, remember which over-size messages were reported, and
+    // record the deletions the plan decided from the ledger (collected earlier, expired, over-size
+    // under S7) as pending so the next session knows.
+    const changes = [...identity.changes, ...prunesAndReports(decided, now, emit, mailbox)];
     for (const d of decided.delete) {
-      if (d.reason !== 'pending' && !state.get(d.uidl)?.deletePending)
+      if (d.reason !== 'pending' && !identity.ledger.get(d.uidl)?.deletePending)
         changes.push({ type: 'deletePending', uidl: d.uidl });
     }
     if (changes.length > 0) await ledger.apply(entry.id, changes);
+    reportIdentity(identity, emit, log, mailbox);
     for (const d of decided.delete) issueDelete(d.msg, d.uidl);
 
     const collected = await collectMessages(client, decided.fetch, {
@@ -116,6 +133,7 @@ async function runSessionOnce(options: SessionOptions): Promise<SessionResult> {
       policy,
       address,
       mailbox,
+      records: identity.ledger,
       onDeleted: issueDelete,
     });
 
@@ -162,6 +180,8 @@ interface CollectContext extends SessionOptions {
   policy: EffectivePolicy;
   address: { host: string; port: number; tls: string };
   mailbox: EventMailbox;
+  /** The ledger as the identity step left it (re-keyed, reused UIDLs recorded). */
+  records: ReadonlyMap<string, LedgerRecord>;
   onDeleted: (msg: number, uidl: string) => void;
 }
 
@@ -207,10 +227,25 @@ async function collectMessages(
     }
     const body = await inFlight.shift()!;
     request();
-    const key = idempotencyKey(entry.id, item.uidl);
+    // A record not collected yet but fingerprinted is a UIDL the server reused for this message:
+    // the fingerprint keeps its key apart from the earlier message's.
+    const record = ctx.records.get(item.uidl);
+    const key = idempotencyKey(
+      entry.id,
+      item.uidl,
+      item.size,
+      record && !record.collected ? record.fingerprint : undefined,
+    );
+    let fingerprint: string | undefined;
     if (queue.has && (await queue.has(key))) {
-      body.resume();
-      await finished(body);
+      // Read the body to its end (for the fingerprint, and to keep the pipeline in step); a body
+      // whose connection already failed settles here with that failure instead of hanging.
+      const drained = buildQueuedContent(body, { trace: Buffer.alloc(0) });
+      drained.content.resume();
+      await drained.done().catch((err: unknown) => {
+        throw drained.sourceError() ?? err;
+      });
+      fingerprint = await fingerprintOf(drained);
       log.info({ uidl: item.uidl }, 'message already in the local queue; recording it as collected');
     } else {
       const built = buildQueuedContent(body, {
@@ -272,9 +307,18 @@ async function collectMessages(
         );
       });
       bytes += summary.bytes;
+      fingerprint = await fingerprintOf(built);
       emit('message:collected', { ...mailbox, uidl: item.uidl, size: summary.bytes, queueId });
     }
-    const changes: LedgerChange[] = [{ type: 'collected', uidl: item.uidl, at: ctx.now() }];
+    const changes: LedgerChange[] = [
+      {
+        type: 'collected',
+        uidl: item.uidl,
+        at: ctx.now(),
+        size: item.size,
+        ...(fingerprint === undefined ? {} : { fingerprint }),
+      },
+    ];
     if (deleteAfterCollect) changes.push({ type: 'deletePending', uidl: item.uidl });
     await ledger.apply(entry.id, changes);
     count++;
@@ -296,16 +340,47 @@ async function drainRemaining(
   }
 }
 
-function finished(stream: NodeJS.ReadableStream): Promise<void> {
-  return new Promise((resolve, reject) => {
-    stream.once('end', resolve);
-    stream.once('error', reject);
-  });
+/** The header fingerprint of a message read to its end, or undefined when its header block was cut short. */
+async function fingerprintOf(content: QueuedContent): Promise<string | undefined> {
+  const header = await content.headerBlock();
+  return header.complete ? headerFingerprint(header.bytes) : undefined;
+}
+
+/** Whether the ledger holds ids the server's UIDL gave (so a -ERR to UIDL is a failure, not "no UIDL"). */
+function holdsServerUidls(records: ReadonlyMap<string, unknown>): boolean {
+  for (const uidl of records.keys()) if (isServerUidl(uidl)) return true;
+  return false;
+}
+
+/** Events and log lines for what the identity step found. */
+function reportIdentity(
+  identity: IdentityOutcome,
+  emit: SessionOptions['emit'],
+  log: SessionOptions['log'],
+  mailbox: EventMailbox,
+): void {
+  if (identity.duplicates.length > 0) {
+    log.warn({ uidls: identity.duplicates }, 'the server listed UIDLs more than once');
+    emit('mailbox:duplicate-uidls', { ...mailbox, uidls: identity.duplicates });
+  }
+  if (identity.rekeyed.length > 0 || identity.reused.length > 0) {
+    const event = {
+      ...mailbox,
+      mass: identity.mass,
+      rekeyed: identity.rekeyed.map(({ from, to }) => ({ from, to })),
+      reused: identity.reused,
+    };
+    log.warn(
+      { mass: event.mass, rekeyed: event.rekeyed.length, reused: event.reused.length },
+      'the server changed message ids: ledger re-keyed, reused ids collected as new messages',
+    );
+    emit('mailbox:uidls-changed', event);
+  }
 }
 
 /** Ledger changes for UIDLs gone from the server and for over-size messages reported now (once). */
 function prunesAndReports(
-  decided: ReturnType<typeof plan>,
+  decided: Plan,
   now: () => number,
   emit: SessionOptions['emit'],
   mailbox: EventMailbox,

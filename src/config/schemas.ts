@@ -106,6 +106,28 @@ export const scheduleSchema = z.discriminatedUnion('mode', [
   z.strictObject({ mode: z.literal('manual') }),
 ]);
 
+// ————— message identity —————
+
+/**
+ * How sessions tell messages apart across sessions (see docs/crash-safety.md, "The identity
+ * model"). A mass change of UIDLs is when at least `massChangeMinKnown` messages were collected,
+ * at least `massChangeShare` of them are gone from the listing (or now name other messages), and
+ * at least `massChangeShare` as many unknown UIDLs appear: the session then confirms each message
+ * by size and header fingerprint and re-keys the ledger, and pauses the mailbox
+ * (`IDENTITY_UNCERTAIN`) when it cannot confirm them all.
+ */
+export const identitySettingsSchema = z.strictObject({
+  /** On servers without UIDL, identify messages by a digest of their header block (`TOP n 0`). */
+  allowHeaderDigest: z.boolean().default(true),
+  /** Below this many collected messages a mailbox is too small for "most UIDLs changed". */
+  massChangeMinKnown: z.int().min(1, 'must be 1 or more').max(1_000_000_000).default(10),
+  /** The share (0–1] of known UIDLs that must vanish, and of unknown ones that must appear. */
+  massChangeShare: z.number().gt(0, 'must be more than 0').max(1, 'must be at most 1').default(0.5),
+});
+
+/** The defaults of {@link identitySettingsSchema}. */
+export const DEFAULT_IDENTITY_SETTINGS = Object.freeze(identitySettingsSchema.parse({}));
+
 // ————— S1–S8: server-wide settings —————
 
 /** The server-wide MultiPOP settings (S1–S8). */
@@ -128,6 +150,8 @@ export const serverSettingsSchema = z.strictObject({
   deleteOversized: z.boolean().default(false),
   /** S8: log every collection session (never secrets). */
   logActivity: z.boolean().default(true),
+  /** How messages are identified across sessions, and what counts as a mass change of UIDLs. */
+  identity: identitySettingsSchema.default({ ...DEFAULT_IDENTITY_SETTINGS }),
 });
 
 // ————— M1–M8: a remote mailbox entry —————
@@ -253,6 +277,8 @@ export type ServerSettings = z.output<typeof serverSettingsSchema>;
 export type ServerSettingsInput = z.input<typeof serverSettingsSchema>;
 /** When collection runs (S6), as validated. */
 export type Schedule = z.output<typeof scheduleSchema>;
+/** Message identity settings, as validated. */
+export type IdentitySettings = z.output<typeof identitySettingsSchema>;
 /** The Gmail OAuth app (S3), as validated. */
 export type GmailApp = z.output<typeof gmailAppSchema>;
 /** The Microsoft 365 OAuth app (S4), as validated. */

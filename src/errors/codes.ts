@@ -49,6 +49,8 @@ export const ErrorCodes = {
   // collector
   PERMISSION_DENIED: 'PERMISSION_DENIED',
   UIDL_REQUIRED: 'UIDL_REQUIRED',
+  UIDL_FAILED: 'UIDL_FAILED',
+  IDENTITY_UNCERTAIN: 'IDENTITY_UNCERTAIN',
   OVER_QUOTA: 'OVER_QUOTA',
   ABORTED: 'ABORTED',
   // bugs
@@ -103,6 +105,10 @@ export const errorCodeDescriptions: Readonly<Record<ErrorCode, string>> = {
   PERMISSION_DENIED:
     'The user may not change MultiPOP settings (MultiPOP, the user or the edit permission is off).',
   UIDL_REQUIRED: 'Leave-on-server needs UIDL, which the server does not offer.',
+  UIDL_FAILED:
+    'The server answered UIDL with -ERR although it offers UIDL (or did before); nothing was changed, collection retries later.',
+  IDENTITY_UNCERTAIN:
+    "Most of the mailbox's UIDLs changed and not every message could be matched by size and header fingerprint; the mailbox is paused until an administrator resolves it.",
   OVER_QUOTA: "The local user's mailbox is over quota; collection for the user was skipped.",
   ABORTED: 'The operation was aborted (stop() or an AbortSignal).',
   INTERNAL:

@@ -5,6 +5,7 @@ export {
   emptyMailboxStatus,
   type LedgerChange,
   type LedgerRecord,
+  type LedgerRecordFields,
   type MailboxStatus,
 } from './ledger.js';
 export type {

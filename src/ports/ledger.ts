@@ -9,18 +9,41 @@ export interface LedgerRecord {
   deletePending: boolean;
   /** The message was skipped as over-size and that was reported (report once, not every cycle). */
   oversizeReported: boolean;
+  /**
+   * The message's size as LIST announced it when it was collected. Undefined in records written
+   * before the ledger remembered sizes: the UIDL alone is trusted then.
+   */
+  size?: number;
+  /**
+   * The header-block fingerprint of the collected message (`headerFingerprint()`: SHA-256 hex of
+   * the header block, as RETR streamed it or `TOP n 0` returns it). Undefined when unknown (older
+   * records, a header block over the capture limit).
+   */
+  fingerprint?: string;
 }
+
+/** The fields of a {@link LedgerRecord} besides its UIDL, as a `put` change writes them. */
+export type LedgerRecordFields = Omit<LedgerRecord, 'uidl'>;
 
 /** One durable change to a mailbox's ledger. */
 export type LedgerChange =
-  /** The local queue accepted the message. */
-  | { type: 'collected'; uidl: string; at: number }
+  /**
+   * The local queue accepted the message; `size` (LIST) and `fingerprint` say what it is, so a
+   * later session can tell when the UIDL names another message. Given values replace stored ones.
+   */
+  | { type: 'collected'; uidl: string; at: number; size?: number; fingerprint?: string }
   /** The message is to be deleted remotely (it must be `collected`, or be an over-size delete). */
   | { type: 'deletePending'; uidl: string }
   /** QUIT confirmed the deletion, or the UIDL is gone from the server: forget the record. */
   | { type: 'forget'; uidl: string }
   /** An over-size message was reported (so it is not reported again). */
-  | { type: 'oversizeReported'; uidl: string; at: number };
+  | { type: 'oversizeReported'; uidl: string; at: number }
+  /**
+   * Writes the whole record under `uidl`, replacing any record there: how a message whose UIDL
+   * the server changed is re-keyed (`forget` the old UIDL, `put` the record under the new one),
+   * and how a record learns the size of its message.
+   */
+  | { type: 'put'; uidl: string; record: LedgerRecordFields };
 
 /** Per-mailbox status and totals, for statistics and the CLI's `status`. */
 export interface MailboxStatus {

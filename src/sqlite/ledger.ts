@@ -10,6 +10,8 @@ interface LedgerRow {
   collected: number;
   delete_pending: number;
   oversize_reported: number;
+  size: number | null;
+  fingerprint: string | null;
 }
 
 interface StatusRow {
@@ -37,13 +39,21 @@ interface StatusRow {
 export function sqliteLedger(db: SqliteDatabase): CollectionLedger {
   const statements = {
     load: db.prepare<[string], LedgerRow>(
-      'SELECT uidl, first_seen, collected, delete_pending, oversize_reported FROM ledger WHERE mailbox_id = ?',
+      `SELECT uidl, first_seen, collected, delete_pending, oversize_reported, size, fingerprint
+       FROM ledger WHERE mailbox_id = ?`,
     ),
-    // SET expressions see the row as it was: first_seen moves only when the record turns collected.
-    collected: db.prepare<[string, string, number]>(
-      `INSERT INTO ledger (mailbox_id, uidl, first_seen, collected) VALUES (?, ?, ?, 1)
+    // SET expressions see the row as it was: first_seen moves only when the record turns collected;
+    // a size or fingerprint left out (NULL) keeps the stored one.
+    collected: db.prepare<[string, string, number, number | null, string | null]>(
+      `INSERT INTO ledger (mailbox_id, uidl, first_seen, collected, size, fingerprint) VALUES (?, ?, ?, 1, ?, ?)
        ON CONFLICT (mailbox_id, uidl) DO UPDATE
-       SET first_seen = CASE WHEN collected = 0 THEN excluded.first_seen ELSE first_seen END, collected = 1`,
+       SET first_seen = CASE WHEN collected = 0 THEN excluded.first_seen ELSE first_seen END, collected = 1,
+           size = COALESCE(excluded.size, size), fingerprint = COALESCE(excluded.fingerprint, fingerprint)`,
+    ),
+    put: db.prepare<[string, string, number, number, number, number, number | null, string | null]>(
+      `INSERT OR REPLACE INTO ledger
+         (mailbox_id, uidl, first_seen, collected, delete_pending, oversize_reported, size, fingerprint)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     deletePending: db.prepare<[string, string, number]>(
       `INSERT INTO ledger (mailbox_id, uidl, first_seen, delete_pending) VALUES (?, ?, ?, 1)
@@ -70,8 +80,28 @@ export function sqliteLedger(db: SqliteDatabase): CollectionLedger {
     for (const change of changes) {
       switch (change.type) {
         case 'collected':
-          statements.collected.run(mailboxId, change.uidl, change.at);
+          statements.collected.run(
+            mailboxId,
+            change.uidl,
+            change.at,
+            change.size ?? null,
+            change.fingerprint ?? null,
+          );
           break;
+        case 'put': {
+          const r = change.record;
+          statements.put.run(
+            mailboxId,
+            change.uidl,
+            r.firstSeen,
+            r.collected ? 1 : 0,
+            r.deletePending ? 1 : 0,
+            r.oversizeReported ? 1 : 0,
+            r.size ?? null,
+            r.fingerprint ?? null,
+          );
+          break;
+        }
         case 'deletePending':
           statements.deletePending.run(mailboxId, change.uidl, now);
           break;
@@ -124,13 +154,16 @@ export function sqliteLedger(db: SqliteDatabase): CollectionLedger {
 }
 
 function toRecord(row: LedgerRow): LedgerRecord {
-  return {
+  const record: LedgerRecord = {
     uidl: row.uidl,
     firstSeen: row.first_seen,
     collected: row.collected === 1,
     deletePending: row.delete_pending === 1,
     oversizeReported: row.oversize_reported === 1,
   };
+  if (row.size !== null) record.size = row.size;
+  if (row.fingerprint !== null) record.fingerprint = row.fingerprint;
+  return record;
 }
 
 function toStatus(row: StatusRow): MailboxStatus {

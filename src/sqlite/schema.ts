@@ -74,6 +74,14 @@ const MIGRATIONS: ReadonlyArray<(db: SqliteDatabase) => void> = [
       ) WITHOUT ROWID;
     `);
   },
+  // 1 → 2: what each collected message is (its LIST size and header fingerprint), so a UIDL the
+  // server reuses for another message is noticed. NULL in older rows: the UIDL is trusted there.
+  (db) => {
+    db.exec(`
+      ALTER TABLE ledger ADD COLUMN size INTEGER;
+      ALTER TABLE ledger ADD COLUMN fingerprint TEXT;
+    `);
+  },
 ];
 
 /**

@@ -41,3 +41,13 @@ describe('idempotencyKey', () => {
     );
   });
 });
+
+describe('idempotencyKey with size and fingerprint (v2)', () => {
+  it('differs by size and fingerprint, and stays stable', () => {
+    const a = idempotencyKey('m1', 'u1', 100);
+    expect(idempotencyKey('m1', 'u1', 100)).toBe(a);
+    expect(idempotencyKey('m1', 'u1', 101)).not.toBe(a);
+    expect(idempotencyKey('m1', 'u1', 100, 'f')).not.toBe(a);
+    expect(idempotencyKey('m1', 'u1')).not.toBe(a);
+  });
+});

@@ -390,6 +390,20 @@ describe('good settings', () => {
       schedule: { mode: 'manual' },
       deleteOversized: false,
       logActivity: true,
+      identity: { allowHeaderDigest: true, massChangeMinKnown: 10, massChangeShare: 0.5 },
+    });
+  });
+
+  it('identity thresholds are validated', () => {
+    for (const identity of [{ massChangeShare: 0 }, { massChangeShare: 1.5 }, { massChangeMinKnown: 0 }]) {
+      expect(() => parseServerSettings({ identity })).toThrow(
+        expect.objectContaining({ code: 'CONFIG_INVALID' }) as Error,
+      );
+    }
+    expect(parseServerSettings({ identity: { massChangeShare: 0.8 } }).identity).toEqual({
+      allowHeaderDigest: true,
+      massChangeMinKnown: 10,
+      massChangeShare: 0.8,
     });
   });
 

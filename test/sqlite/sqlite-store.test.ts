@@ -184,6 +184,31 @@ describe('SQLite store: file and schema', () => {
     expect((await again.directory.listUsers()).map((u) => u.id)).toEqual(['ann@example.com']);
   });
 
+  it('upgrades a version-1 file: old ledger rows stay valid, without size or fingerprint', async () => {
+    const { store, path, key } = await fresh();
+    await store.close();
+    // Turn the file back into what version 1 wrote: no size or fingerprint columns.
+    const raw = new Database(path);
+    raw.exec('ALTER TABLE ledger DROP COLUMN size; ALTER TABLE ledger DROP COLUMN fingerprint;');
+    raw
+      .prepare('INSERT INTO ledger (mailbox_id, uidl, first_seen, collected) VALUES (?, ?, ?, 1)')
+      .run('e1', 'old-uidl', 7);
+    raw.pragma('user_version = 1');
+    raw.close();
+    const upgraded = await open({ path, key });
+    expect((await upgraded.ledger.load('e1')).get('old-uidl')).toEqual({
+      uidl: 'old-uidl',
+      firstSeen: 7,
+      collected: true,
+      deletePending: false,
+      oversizeReported: false,
+    });
+    await upgraded.ledger.apply('e1', [
+      { type: 'collected', uidl: 'new', at: 8, size: 10, fingerprint: 'f' },
+    ]);
+    expect((await upgraded.ledger.load('e1')).get('new')).toMatchObject({ size: 10, fingerprint: 'f' });
+  });
+
   it('refuses a file from a newer multipop', async () => {
     const { store, path, key } = await fresh();
     await store.close();

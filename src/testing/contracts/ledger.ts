@@ -1,6 +1,7 @@
 import {
   type CollectionLedger,
   emptyMailboxStatus,
+  type LedgerChange,
   type LedgerRecord,
   type MailboxStatus,
 } from '../../ports/index.js';
@@ -26,6 +27,11 @@ const record = (uidl: string, firstSeen: number, flags: Partial<LedgerRecord> = 
  * - `collected` creates the record with `firstSeen = at`; `firstSeen` is the time of the first
  *   collection and does not move when `u` is collected again. A record created by
  *   `oversizeReported` takes the collection time when it is later collected.
+ * - `collected` stores a given `size` and `fingerprint` (LIST size, header fingerprint); a later
+ *   `collected` without them keeps them. Records written without them load without them.
+ * - `put` writes a whole record, replacing what was under that UIDL (`[forget a, put b]` re-keys).
+ * - A malformed change (unknown type, a non-integer size, a put without flags) rejects the
+ *   whole batch with `STORE_ERROR` and applies nothing.
  * - `deletePending` and `oversizeReported` on an unknown UIDL create a record
  *   (`collected: false`); `forget` of an unknown UIDL is no change.
  * - Mailboxes are isolated; `clear` removes a mailbox's records **and** its status.
@@ -116,6 +122,74 @@ function ledgerCases<L extends CollectionLedger>(name: string, factory: Contract
       expect((await ledger().load('m1')).get('big')).toEqual(
         record('big', 700, { collected: true, oversizeReported: true }),
       );
+    });
+
+    it('remembers the size and header fingerprint of a collected message', async () => {
+      await ledger().apply('m1', [{ type: 'collected', uidl: 'u1', at: 1, size: 1_234, fingerprint: 'f1' }]);
+      await ledger().apply('m1', [{ type: 'collected', uidl: 'u1', at: 2 }]);
+      expect((await ledger().load('m1')).get('u1')).toEqual(
+        record('u1', 1, { collected: true, size: 1_234, fingerprint: 'f1' }),
+      );
+      await ledger().apply('m1', [{ type: 'collected', uidl: 'u1', at: 3, size: 99, fingerprint: 'f2' }]);
+      expect((await ledger().load('m1')).get('u1')).toMatchObject({
+        firstSeen: 1,
+        size: 99,
+        fingerprint: 'f2',
+      });
+    });
+
+    it('loads a record written without size or fingerprint without them (unknown, not 0)', async () => {
+      await ledger().apply('m1', [{ type: 'collected', uidl: 'u1', at: 1 }]);
+      const loaded = (await ledger().load('m1')).get('u1')!;
+      expect(loaded.size).toBeUndefined();
+      expect(loaded.fingerprint).toBeUndefined();
+    });
+
+    it('put writes a whole record, replacing the one under that UIDL (a re-key)', async () => {
+      await ledger().apply('m1', [
+        { type: 'collected', uidl: 'old', at: 5, size: 10, fingerprint: 'f' },
+        { type: 'deletePending', uidl: 'new' },
+      ]);
+      const moved = {
+        firstSeen: 5,
+        collected: true,
+        deletePending: false,
+        oversizeReported: false,
+        size: 10,
+      };
+      await ledger().apply('m1', [
+        { type: 'forget', uidl: 'old' },
+        { type: 'put', uidl: 'new', record: { ...moved, fingerprint: 'f' } },
+        { type: 'put', uidl: 'bare', record: { ...moved, size: undefined } },
+      ]);
+      expect(await ledger().load('m1')).toEqual(
+        new Map([
+          ['new', record('new', 5, { collected: true, size: 10, fingerprint: 'f' })],
+          ['bare', record('bare', 5, { collected: true })],
+        ]),
+      );
+    });
+
+    it('rejects a batch with a malformed change and applies none of it', async () => {
+      const bad = [
+        [{ type: 'collected', uidl: 'x', at: 1, size: 1.5 }],
+        [{ type: 'collected', uidl: 'x', at: 1, fingerprint: 7 }],
+        [{ type: 'put', uidl: 'x', record: { firstSeen: 1 } }],
+        [{ type: 'rename', uidl: 'x' }],
+      ];
+      for (const batch of bad) {
+        let code: unknown;
+        try {
+          await ledger().apply('m1', [
+            { type: 'collected', uidl: 'first', at: 1 },
+            ...(batch as unknown as LedgerChange[]),
+          ]);
+        } catch (err) {
+          code = (err as { code?: unknown }).code;
+        }
+        expect(code).toBe('STORE_ERROR');
+      }
+      expect((await ledger().load('m1')).size).toBe(0);
     });
 
     it('accepts an empty batch', async () => {
@@ -231,6 +305,7 @@ function ledgerCases<L extends CollectionLedger>(name: string, factory: Contract
           { type: 'collected', uidl: 'u1', at: 1 },
           { type: 'deletePending', uidl: 'u1' },
           { type: 'oversizeReported', uidl: 'u2', at: 2 },
+          { type: 'collected', uidl: 'u3', at: 3, size: 300, fingerprint: 'f3' },
         ]);
         await ledger().saveStatus({ ...emptyMailboxStatus('m1'), totalSessions: 1 });
         const reopened = await ledger.reopen!();
@@ -238,6 +313,7 @@ function ledgerCases<L extends CollectionLedger>(name: string, factory: Contract
           new Map([
             ['u1', record('u1', 1, { collected: true, deletePending: true })],
             ['u2', record('u2', 2, { oversizeReported: true })],
+            ['u3', record('u3', 3, { collected: true, size: 300, fingerprint: 'f3' })],
           ]),
         );
         expect((await reopened.loadStatus('m1'))?.totalSessions).toBe(1);

@@ -102,6 +102,25 @@ export class FakeMailStore {
     user.messages.push({ uid, data: Buffer.from(data) });
   }
 
+  /** Gives every message of a user a new UIDL (content unchanged). */
+  renameUids(name: string, rename: (uid: string, index: number) => string): void {
+    const user = this.#require(name);
+    user.messages = user.messages.map((m, i) => ({ ...m, uid: rename(m.uid, i) }));
+  }
+
+  /** Removes messages by 0-based index, as a deletion by another client would. */
+  remove(name: string, indexes: readonly number[]): void {
+    const user = this.#require(name);
+    const gone = new Set(indexes);
+    user.messages = user.messages.filter((_, i) => !gone.has(i));
+  }
+
+  #require(name: string): StoredUser {
+    const user = this.#users.get(name);
+    if (!user) throw new Error(`fake POP3 server: no user ${name}`);
+    return user;
+  }
+
   /** Locks and opens a user's maildrop; undefined when another session holds it. */
   open(name: string): MaildropSession | undefined {
     const user = this.#users.get(name);

@@ -131,6 +131,8 @@ export async function startFakePop3Server(options: FakePop3Options): Promise<Fak
     },
     mailbox: (user) => store.snapshot(user),
     addMessage: (user: string, message: Buffer | FakePop3Message) => store.add(user, message),
+    renameUids: (user, rename) => store.renameUids(user, rename),
+    removeMessages: (user, indexes) => store.remove(user, indexes),
     close: () =>
       new Promise<void>((resolve) => {
         for (const session of sessions.keys()) session.destroy();

@@ -489,8 +489,9 @@ export class FakePop3Session {
       case 'LIST':
       case 'UIDL': {
         if (verb === 'UIDL' && !this.#ctx.capabilities.uidl) return this.#err(undefined, 'Unknown command.');
+        const byNumber = this.#ctx.options.uidls === 'message-number';
         const describe = (n: number) =>
-          `${n} ${verb === 'LIST' ? reportSize(drop.get(n)!.data.length, n) : drop.get(n)!.uid}`;
+          `${n} ${verb === 'LIST' ? reportSize(drop.get(n)!.data.length, n) : byNumber ? String(n) : drop.get(n)!.uid}`;
         if (args.length > 0) {
           const n = msgArg();
           return n !== undefined && drop.get(n) ? this.#ok(describe(n)) : noSuch();

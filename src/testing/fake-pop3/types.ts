@@ -122,6 +122,12 @@ export interface FakePop3Options {
   greeting?: string;
   /** Lie about sizes in STAT and LIST: maps the true size to the reported one. */
   reportSize?: (trueSize: number, msg: number) => number;
+  /**
+   * What UIDL reports. `'stable'`: each message's own id (the standard). `'message-number'`: the
+   * message's number in the session, as some servers do — after a deletion elsewhere the same id
+   * names another message. @default 'stable'
+   */
+  uidls?: 'stable' | 'message-number';
 }
 
 /** A command line the server received. */
@@ -165,6 +171,13 @@ export interface FakePop3Server {
   mailbox(user: string): { messages: Buffer[]; uids: string[] };
   /** Appends a message to a user's mailbox (seen by sessions that log in afterwards). */
   addMessage(user: string, message: Buffer | FakePop3Message): void;
+  /**
+   * Gives every message of a user a new UIDL, content unchanged — what a rebuilt or migrated
+   * mailbox (a Dovecot UIDVALIDITY reset) looks like. `rename` gets the old id and the index.
+   */
+  renameUids(user: string, rename: (uid: string, index: number) => string): void;
+  /** Removes messages (by 0-based index in the mailbox) as if the user deleted them elsewhere. */
+  removeMessages(user: string, indexes: readonly number[]): void;
   /** Stops listening and destroys every open connection. */
   close(): Promise<void>;
 }
