@@ -4,16 +4,10 @@ import type { ConnectionTuning, SessionOptions, SessionResult } from '../collect
 import { type MailboxEntry, parseServer, type ServerSettings, type UserSettings } from '../config/index.js';
 import { MultiPopError, toMultiPopError } from '../errors/index.js';
 import type { Log } from '../log/index.js';
-import {
-  type CollectionLedger,
-  emptyMailboxStatus,
-  type LocalQueue,
-  type MailboxDirectory,
-  type MailboxStatus,
-} from '../ports/index.js';
-import type { BackoffPolicy } from './backoff.js';
+import type { CollectionLedger, LocalQueue, MailboxDirectory } from '../ports/index.js';
 import { MailboxLocks, remoteMailboxKey, SessionSlots } from './concurrency.js';
-import { isDue, statusAfterFailure, statusAfterSuccess } from './mailbox-status.js';
+import { isDue } from './mailbox-status.js';
+import type { MailboxStatusBook } from './mailbox-status-book.js';
 import type { MultiPopFetcherOptions } from './options.js';
 
 /** Which mailboxes `collectNow` collects. Without `userId` and `mailboxId`: everyone's. */
@@ -64,7 +58,6 @@ export interface CycleDeps {
   queue: LocalQueue;
   log: Log;
   now: () => number;
-  backoff: BackoffPolicy;
   concurrency: { global: number; perHost: number };
   runSession: (options: SessionOptions) => Promise<SessionResult>;
   emit: CollectorEventSink;
@@ -74,12 +67,14 @@ export interface CycleDeps {
   overQuotaAction: MultiPopFetcherOptions['overQuotaAction'];
   /** The fetcher's current stop signal (a new one after each restart). */
   signal: () => AbortSignal;
+  /** Where each session's outcome is recorded. */
+  status: MailboxStatusBook;
 }
 
 /**
  * One collection pass and its bookkeeping, for `MultiPopFetcher`: selects the entries, applies
  * the switches (U1, M8, needs-permission, back-off, quota), runs the sessions under the
- * concurrency limits, and records each mailbox's status and events. Every mailbox is isolated:
+ * concurrency limits, and hands each outcome to the {@link MailboxStatusBook}. Every mailbox is isolated:
  * `collect` rejects only for an unknown user or entry, never for a failing mailbox.
  *
  * @example
@@ -93,10 +88,6 @@ export class CollectionCycle {
   readonly #slots: SessionSlots;
   // One session per remote maildrop; a second request for the same entry joins it.
   readonly #locks = new MailboxLocks<MailboxSummary>();
-  // mailboxId → the tail of its status updates: read-modify-write of a status never interleaves.
-  readonly #statusChains = new Map<string, Promise<unknown>>();
-  // mailboxId → the LOGIN-DELAY (s) its server advertised in the last session, when known.
-  readonly #loginDelays = new Map<string, number>();
 
   constructor(deps: CycleDeps) {
     this.#d = deps;
@@ -110,12 +101,7 @@ export class CollectionCycle {
 
   /** Every session task and status update under way (stop() waits for them). */
   pending(): Promise<unknown>[] {
-    return [...this.#locks.all(), ...this.#statusChains.values()];
-  }
-
-  /** Drops what is remembered in memory about an entry (when it is removed). */
-  forget(mailboxId: string): void {
-    this.#loginDelays.delete(mailboxId);
+    return [...this.#locks.all(), ...this.#d.status.pending()];
   }
 
   /** Collects the entries `request` selects; resolves with a summary per entry. */
@@ -259,11 +245,11 @@ export class CollectionCycle {
         signal,
         ...this.#connectionFor(entry),
       });
-      await this.#recordSuccess(userId, entry, host, result, startedAt, settings, log);
+      await this.#d.status.recordSuccess(userId, entry, host, result, startedAt, settings, log);
       return { mailboxId: entry.id, userId, ok: true, result };
     } catch (err) {
       const error = toMultiPopError(err, 'STORE_ERROR', 'Collection failed', { mailboxId: entry.id });
-      await this.#recordFailure(userId, entry, host, error, startedAt, log);
+      await this.#d.status.recordFailure(userId, entry, host, error, startedAt, log);
       if (error.code === 'ABORTED')
         return { mailboxId: entry.id, userId, ok: false, error, skipped: 'stopping' };
       return { mailboxId: entry.id, userId, ok: false, error };
@@ -274,124 +260,5 @@ export class CollectionCycle {
     const tuning = this.#d.connection;
     if (tuning === undefined) return {};
     return { connection: typeof tuning === 'function' ? tuning(entry) : tuning };
-  }
-
-  async #recordSuccess(
-    userId: string,
-    entry: MailboxEntry,
-    host: string,
-    result: SessionResult & { loginDelaySeconds?: number },
-    startedAt: number,
-    settings: ServerSettings,
-    log: Log,
-  ): Promise<void> {
-    if (result.loginDelaySeconds !== undefined) this.#loginDelays.set(entry.id, result.loginDelaySeconds);
-    let afterFailures = 0;
-    await this.updateStatus(entry.id, (previous) => {
-      afterFailures = previous.consecutiveFailures;
-      return statusAfterSuccess(previous, result, { startedAt, endedAt: this.#d.now() });
-    });
-    if (settings.logActivity) {
-      log.info(
-        {
-          collected: result.collected,
-          bytes: result.bytes,
-          skipped: result.skipped,
-          deleted: result.deleted,
-          onServer: result.onServer,
-        },
-        'mailbox collected',
-      );
-    }
-    if (afterFailures > 0)
-      this.#d.emit('mailbox:recovered', { userId, mailboxId: entry.id, host, afterFailures });
-  }
-
-  async #recordFailure(
-    userId: string,
-    entry: MailboxEntry,
-    host: string,
-    error: MultiPopError,
-    startedAt: number,
-    log: Log,
-  ) {
-    if (error.code === 'OAUTH_NEEDS_PERMISSION') {
-      await this.markNeedsPermission(userId, entry.id, host, error, startedAt);
-      return;
-    }
-    let failures = 0;
-    let aborted = false;
-    await this.updateStatus(entry.id, (previous) => {
-      const { status, kind } = statusAfterFailure(
-        previous,
-        error,
-        { startedAt, endedAt: this.#d.now() },
-        this.#d.backoff,
-        this.#loginDelays.get(entry.id),
-      );
-      failures = status.consecutiveFailures;
-      aborted = kind === 'aborted';
-      return aborted ? undefined : status;
-    });
-    if (aborted) {
-      log.info({ code: error.code }, 'session stopped before it began');
-      return;
-    }
-    log.warn({ err: error, consecutiveFailures: failures }, 'mailbox collection failed');
-    this.#d.emit('mailbox:error', {
-      userId,
-      mailboxId: entry.id,
-      host,
-      error,
-      consecutiveFailures: failures,
-    });
-  }
-
-  /** Sets needsPermission; emits `mailbox:needs-permission` only on the change (the OAuth
-  // service and the failed session may both report the same loss). */
-  async markNeedsPermission(
-    userId: string,
-    mailboxId: string,
-    host: string,
-    error: MultiPopError,
-    startedAt?: number,
-  ) {
-    let changed = false;
-    await this.updateStatus(mailboxId, (previous) => {
-      changed = !previous.needsPermission;
-      if (startedAt === undefined) {
-        const next: MailboxStatus = { ...previous, needsPermission: true };
-        delete next.nextAttemptAt;
-        return next;
-      }
-      return statusAfterFailure(previous, error, { startedAt, endedAt: this.#d.now() }, this.#d.backoff)
-        .status;
-    });
-    if (changed) this.#d.emit('mailbox:needs-permission', { userId, mailboxId, host, error });
-  }
-
-  /**
-   * Read-modify-write of one mailbox's status, serialised per mailbox. `update` returns the
-   * new status, or undefined to leave it. A store failure is logged, never thrown: the
-   * session's outcome is already decided and reported.
-   */
-  updateStatus(
-    mailboxId: string,
-    update: (previous: MailboxStatus) => MailboxStatus | undefined,
-  ): Promise<void> {
-    const previous = this.#statusChains.get(mailboxId) ?? Promise.resolve();
-    const next = previous
-      .then(async () => {
-        const current = (await this.#d.ledger.loadStatus(mailboxId)) ?? emptyMailboxStatus(mailboxId);
-        const updated = update(current);
-        if (updated) await this.#d.ledger.saveStatus(updated);
-      })
-      .catch((err) => this.#d.log.error({ err, mailboxId }, 'could not persist the mailbox status'));
-    this.#statusChains.set(mailboxId, next);
-    const release = () => {
-      if (this.#statusChains.get(mailboxId) === next) this.#statusChains.delete(mailboxId);
-    };
-    next.then(release, release);
-    return next;
   }
 }

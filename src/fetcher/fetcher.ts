@@ -1,9 +1,9 @@
 import type { OAuthEvent } from '../auth/oauth/events.js';
 import type { BeginGrantResult, CompleteGrantResult } from '../auth/oauth/grant-flow.js';
 import { OAuthService } from '../auth/oauth/service.js';
-import type { CollectorEventName, CollectorEvents } from '../collect/events.js';
+import type { CollectorEventName, CollectorEventSink, CollectorEvents } from '../collect/events.js';
 import { runSession } from '../collect/session.js';
-import type { MailboxEntryInput, ServerSettings } from '../config/index.js';
+import type { MailboxEntryInput } from '../config/index.js';
 import { MultiPopError } from '../errors/index.js';
 import { createLog, type Log, SecretRegistry } from '../log/index.js';
 import type { CollectionLedger, MailboxDirectory, MailboxStatus } from '../ports/index.js';
@@ -17,6 +17,7 @@ import {
   entryHost,
   type GrantCallback,
 } from './entry-operations.js';
+import { MailboxStatusBook } from './mailbox-status-book.js';
 import {
   type FetcherOAuthService,
   isOAuthService,
@@ -24,7 +25,7 @@ import {
   parseFetcherOptions,
 } from './options.js';
 import type { Actor } from './permissions.js';
-import { RemoteCycleCounter, UnrefTimer, UserCheckLimiter } from './schedule.js';
+import { IntervalSchedule, RemoteCycleCounter, UserCheckLimiter } from './schedule.js';
 import { type FetcherStatistics, summarizeStatuses } from './statistics.js';
 import { type Listener, TypedEmitter } from './typed-emitter.js';
 
@@ -65,8 +66,9 @@ export class MultiPopFetcher {
   readonly #secrets = new SecretRegistry();
   readonly #events: TypedEmitter<CollectorEvents>;
   readonly #cycle: CollectionCycle;
+  readonly #status: MailboxStatusBook;
   readonly #entries: EntryOperations;
-  readonly #timer = new UnrefTimer();
+  readonly #schedule: IntervalSchedule;
   readonly #remoteCycles = new RemoteCycleCounter();
   readonly #userChecks = new UserCheckLimiter();
   // Cycles, trigger calls and OAuth event handling under way; stop() waits for all of them.
@@ -93,21 +95,30 @@ export class MultiPopFetcher {
     this.#events = new TypedEmitter<CollectorEvents>((error, name) => {
       this.#log.error({ err: error, event: name }, 'an event listener threw; collection continues');
     });
+    const emit: CollectorEventSink = (name, payload) => this.#events.emit(name, payload);
+    this.#status = new MailboxStatusBook({ ledger: o.ledger, log: this.#log, now: this.#now, backoff, emit });
     this.#cycle = new CollectionCycle({
       directory: o.directory,
       ledger: o.ledger,
       queue: o.queue,
       log: this.#log,
       now: this.#now,
-      backoff,
       concurrency: { global: o.concurrency?.global ?? 8, perHost: o.concurrency?.perHost ?? 2 },
       runSession: o.runSession ?? runSession,
-      emit: (name, payload) => this.#events.emit(name, payload),
+      emit,
       authFor: o.authFor ?? ((_userId, entry) => defaultAuth(entry)),
       connection: o.connection,
       isOverQuota: o.isOverQuota,
       overQuotaAction: o.overQuotaAction,
       signal: () => this.#controller.signal,
+      status: this.#status,
+    });
+    this.#schedule = new IntervalSchedule({
+      readSettings: () => this.#directory.getSettings(),
+      isStarted: () => this.#state === 'started',
+      trigger: (run) => this.#trigger(run),
+      collect: (settings) => this.#cycle.collect({}, settings),
+      log: this.#log,
     });
     this.#entries = new EntryOperations({
       directory: this.#directory,
@@ -115,9 +126,9 @@ export class MultiPopFetcher {
       tokens: o.tokens,
       oauth: this.#oauth,
       log: this.#log,
-      updateStatus: (mailboxId, update) => this.#cycle.updateStatus(mailboxId, update),
+      updateStatus: (mailboxId, update) => this.#status.updateStatus(mailboxId, update),
       waitForSession: (mailboxId) => this.#cycle.taskOf(mailboxId),
-      forget: (mailboxId) => this.#cycle.forget(mailboxId),
+      forget: (mailboxId) => this.#status.forget(mailboxId),
     });
   }
 
@@ -187,7 +198,7 @@ export class MultiPopFetcher {
       this.#state = 'started';
       this.#remoteCycles.reset();
     }
-    await this.#arm();
+    await this.#schedule.arm();
   }
 
   /**
@@ -202,7 +213,7 @@ export class MultiPopFetcher {
    * ```
    */
   async reload(): Promise<void> {
-    if (this.#state === 'started') await this.#arm();
+    if (this.#state === 'started') await this.#schedule.arm();
   }
 
   /**
@@ -225,7 +236,7 @@ export class MultiPopFetcher {
   async stop(options: { signal?: AbortSignal } = {}): Promise<void> {
     if (this.#state === 'stopped' && this.#inFlight.size === 0 && this.#cycle.pending().length === 0) return;
     this.#state = 'stopping';
-    this.#timer.disarm();
+    this.#schedule.disarm();
     this.#controller.abort(new MultiPopError('ABORTED', 'The fetcher is stopping'));
     const everything = async () => {
       // Loop: a cycle under way may still start tasks or status updates while we wait.
@@ -470,7 +481,7 @@ export class MultiPopFetcher {
           );
         const location = await this.#directory.getEntry(event.mailboxId);
         const host = location ? entryHost(location.entry) : '';
-        await this.#cycle.markNeedsPermission(event.userId, event.mailboxId, host, error);
+        await this.#status.markNeedsPermission(event.userId, event.mailboxId, host, error);
       })().catch((err) =>
         this.#log.error({ err, mailboxId: event.mailboxId }, 'could not record an OAuth event'),
       ),
@@ -478,42 +489,6 @@ export class MultiPopFetcher {
   }
 
   // ————— internals: the cycle —————
-
-  async #arm(): Promise<void> {
-    let settings: ServerSettings;
-    try {
-      settings = await this.#directory.getSettings();
-    } catch (err) {
-      this.#log.error({ err }, 'could not read the settings; the schedule stays as it was');
-      return;
-    }
-    if (this.#state !== 'started') return;
-    const schedule = settings.schedule;
-    if (schedule.mode === 'interval')
-      this.#timer.arm(schedule.minutes * 60_000, () => this.#tick(schedule.minutes));
-    else this.#timer.disarm();
-  }
-
-  // One interval cycle: re-read the settings, re-arm with the current period, collect.
-  #tick(previousMinutes: number): void {
-    void this.#trigger(async () => {
-      if (this.#state !== 'started') return [];
-      let settings: ServerSettings;
-      try {
-        settings = await this.#directory.getSettings();
-      } catch (err) {
-        // Keep the timer going: a directory that is down now may be back next time.
-        this.#log.error({ err }, 'could not read the settings; trying again next interval');
-        this.#timer.arm(previousMinutes * 60_000, () => this.#tick(previousMinutes));
-        return [];
-      }
-      if (this.#state !== 'started') return [];
-      const schedule = settings.schedule;
-      if (schedule.mode !== 'interval') return [];
-      this.#timer.arm(schedule.minutes * 60_000, () => this.#tick(schedule.minutes));
-      return this.#cycle.collect({}, settings);
-    });
-  }
 
   // Runs a trigger, tracked for stop(), never rejecting.
   #trigger(run: () => Promise<MailboxSummary[]>): Promise<MailboxSummary[]> {

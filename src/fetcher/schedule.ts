@@ -1,4 +1,6 @@
-import type { Schedule } from '../config/index.js';
+import type { Schedule, ServerSettings } from '../config/index.js';
+import type { Log } from '../log/index.js';
+import type { MailboxSummary } from './cycle.js';
 
 const HOUR_MS = 3_600_000;
 const MINUTE_MS = 60_000;
@@ -115,5 +117,90 @@ export class UnrefTimer {
 
   get armed(): boolean {
     return this.#handle !== undefined;
+  }
+}
+
+/** What the {@link IntervalSchedule} needs from the fetcher. */
+export interface IntervalScheduleDeps {
+  /** The current settings (read at every arming and every tick, so a change applies at once). */
+  readSettings: () => Promise<ServerSettings>;
+  /** True while the fetcher is started; a tick after stop() does nothing. */
+  isStarted: () => boolean;
+  /** Runs a scheduled pass through the fetcher (tracked for stop(), never rejecting). */
+  trigger: (run: () => Promise<MailboxSummary[]>) => unknown;
+  /** One collection pass with the settings just read. */
+  collect: (settings: ServerSettings) => Promise<MailboxSummary[]>;
+  log: Log;
+}
+
+/**
+ * T5: the `interval` schedule. Arms a timer from the settings; each tick re-reads the
+ * settings, re-arms with the current period (or stops when the mode changed), then collects.
+ * A directory that cannot be read keeps the previous period, so the schedule survives an
+ * outage of the host's store.
+ *
+ * @example
+ * ```ts
+ * const schedule = new IntervalSchedule({ readSettings, isStarted, trigger, collect, log });
+ * await schedule.arm();     // on start() and reload()
+ * schedule.disarm();        // on stop()
+ * ```
+ */
+export class IntervalSchedule {
+  readonly #d: IntervalScheduleDeps;
+  readonly #timer = new UnrefTimer();
+
+  constructor(deps: IntervalScheduleDeps) {
+    this.#d = deps;
+  }
+
+  /** Reads the schedule and arms the timer for `interval` mode (disarms it otherwise). */
+  async arm(): Promise<void> {
+    let settings: ServerSettings;
+    try {
+      settings = await this.#d.readSettings();
+    } catch (err) {
+      this.#d.log.error({ err }, 'could not read the settings; the schedule stays as it was');
+      return;
+    }
+    if (!this.#d.isStarted()) return;
+    const schedule = settings.schedule;
+    if (schedule.mode === 'interval') this.#armFor(schedule.minutes);
+    else this.#timer.disarm();
+  }
+
+  /** Stops the timer; a tick already under way still finishes. */
+  disarm(): void {
+    this.#timer.disarm();
+  }
+
+  /** True while a tick is scheduled. */
+  get armed(): boolean {
+    return this.#timer.armed;
+  }
+
+  #armFor(minutes: number): void {
+    this.#timer.arm(minutes * 60_000, () => this.#tick(minutes));
+  }
+
+  // One interval cycle: re-read the settings, re-arm with the current period, collect.
+  #tick(previousMinutes: number): void {
+    this.#d.trigger(async () => {
+      if (!this.#d.isStarted()) return [];
+      let settings: ServerSettings;
+      try {
+        settings = await this.#d.readSettings();
+      } catch (err) {
+        // Keep the timer going: a directory that is down now may be back next time.
+        this.#d.log.error({ err }, 'could not read the settings; trying again next interval');
+        this.#armFor(previousMinutes);
+        return [];
+      }
+      if (!this.#d.isStarted()) return [];
+      const schedule = settings.schedule;
+      if (schedule.mode !== 'interval') return [];
+      this.#armFor(schedule.minutes);
+      return this.#d.collect(settings);
+    });
   }
 }
