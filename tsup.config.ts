@@ -8,6 +8,7 @@ const dualEntry = {
   'sqlite/index': 'src/sqlite/index.ts',
   'pop3/index': 'src/pop3/index.ts',
   'testing/index': 'src/testing/index.ts',
+  'postgres/index': 'src/postgres/index.ts',
 };
 const esmEntry = { ...dualEntry, 'testing/vitest': 'src/testing/vitest.ts' };
 

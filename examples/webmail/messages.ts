@@ -45,6 +45,7 @@ const FRIENDLY: Record<ErrorCode, string> = {
   STORE_ERROR: 'Your settings could not be read or saved right now. Please try again later.',
   STORE_KEY_INVALID: 'Your settings could not be read. Please ask your administrator.',
   NOT_FOUND: 'That mailbox does not exist (any more).',
+  LEASE_LOST: 'Another collector took this mailbox over. Your mail is safe; it is being collected.',
   PERMISSION_DENIED: 'You are not allowed to change these settings. Please ask your administrator.',
   UIDL_REQUIRED: 'This mail server cannot leave copies on the server. Turn off "Leave a copy on the server".',
   UIDL_FAILED: 'The mail server had a hiccup listing your messages. We will try again shortly.',

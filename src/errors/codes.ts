@@ -46,6 +46,7 @@ export const ErrorCodes = {
   STORE_ERROR: 'STORE_ERROR',
   STORE_KEY_INVALID: 'STORE_KEY_INVALID',
   NOT_FOUND: 'NOT_FOUND',
+  LEASE_LOST: 'LEASE_LOST',
   // collector
   PERMISSION_DENIED: 'PERMISSION_DENIED',
   UIDL_REQUIRED: 'UIDL_REQUIRED',
@@ -102,6 +103,8 @@ export const errorCodeDescriptions: Readonly<Record<ErrorCode, string>> = {
   STORE_ERROR: 'A store (ledger, directory, token store) failed to read or write.',
   STORE_KEY_INVALID: 'The encryption key does not match the stored data (wrong key or tampered data).',
   NOT_FOUND: 'The user, mailbox entry or record does not exist.',
+  LEASE_LOST:
+    'Another worker took this mailbox over (its lease expired); this worker wrote nothing more and stopped the session.',
   PERMISSION_DENIED:
     'The user may not change MultiPOP settings (MultiPOP, the user or the edit permission is off).',
   UIDL_REQUIRED: 'Leave-on-server needs UIDL, which the server does not offer.',

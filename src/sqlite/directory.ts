@@ -7,6 +7,7 @@ import {
 import type { SecretBox } from '../crypto/index.js';
 import { MultiPopError } from '../errors/index.js';
 import type { MailboxDirectory, UserFlags } from '../ports/index.js';
+import { mapClientSecrets, sealingContext } from '../stores/sealed-fields.js';
 import type { SqliteDatabase } from './driver.js';
 import { guarded } from './guard.js';
 
@@ -16,8 +17,6 @@ interface EntryRow {
   json: string;
   password: string | null;
 }
-
-type OAuthApps = Record<string, { clientSecret?: string } | undefined>;
 
 /**
  * The {@link MailboxDirectory} over the store's `settings`, `users` and `entries` tables. Entry
@@ -132,19 +131,4 @@ export function sqliteDirectory(db: SqliteDatabase, box: SecretBox): MailboxDire
   };
 }
 
-function passwordContext(entryId: string): string {
-  return `entry:${entryId}:password`;
-}
-
-/** Seals or opens every `oauth.<provider>.clientSecret` in place (the only secrets in settings). */
-function mapClientSecrets(
-  settings: ServerSettings,
-  map: (secret: string, context: string) => string,
-): ServerSettings {
-  const apps = (settings.oauth ?? {}) as OAuthApps;
-  for (const [provider, app] of Object.entries(apps)) {
-    if (app && typeof app.clientSecret === 'string')
-      app.clientSecret = map(app.clientSecret, `settings:oauth.${provider}.clientSecret`);
-  }
-  return settings;
-}
+const passwordContext = sealingContext.entryPassword;

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { OAuthProviderName } from '../config/index.js';
 import type { SecretBox } from '../crypto/index.js';
 import type { OAuthTokenSet, PendingGrant, TokenStore } from '../ports/index.js';
+import { hashGrantState as hashState, sealingContext } from '../stores/sealed-fields.js';
 import type { SqliteDatabase } from './driver.js';
 import { guarded } from './guard.js';
 
@@ -110,14 +110,5 @@ export function sqliteTokenStore(db: SqliteDatabase, box: SecretBox): TokenStore
   };
 }
 
-function tokenContext(mailboxId: string, kind: 'access' | 'refresh'): string {
-  return `tokens:${mailboxId}:${kind}`;
-}
-
-function grantContext(stateHash: string): string {
-  return `grant:${stateHash}:verifier`;
-}
-
-function hashState(state: string): string {
-  return createHash('sha256').update(state, 'utf8').digest('hex');
-}
+const tokenContext = sealingContext.token;
+const grantContext = sealingContext.grantVerifier;

@@ -19,7 +19,7 @@
  * ```
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { accessSync, closeSync, constants, openSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readFileSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +34,7 @@ import {
 import { freePorts, waitForPort } from './free-port.js';
 import { deliverToMaildir, type FileOwner, makeMaildir, readMaildir } from './maildir.js';
 import { localhostCertificate } from './self-signed-cert.js';
+import { runningServers, type TrackedServer } from './server-process.js';
 
 /** A mailbox account on the test server. */
 export interface DovecotUser {
@@ -261,14 +262,13 @@ async function startIn(
   const pid = await readMasterPid(paths.masterPid, 5_000).catch(async (err: Error) => {
     throw new Error(`${err.message}\n${await tail(paths.log)}`);
   });
-  const entry = { pid, dir };
-  running.add(entry);
+  const entry = trackDovecot(pid, dir);
   try {
     for (const port of [popPort, popsPort, lmtpPort]) if (port !== undefined) await waitForPort(port, 10_000);
   } catch (err) {
     const log = await tail(paths.log);
     await stopProcess(pid);
-    running.delete(entry);
+    runningServers.delete(entry);
     throw new Error(`${(err as Error).message}\n${log}`);
   }
 
@@ -292,7 +292,7 @@ async function startIn(
     stop() {
       stopped ??= (async () => {
         await stopProcess(pid);
-        running.delete(entry);
+        runningServers.delete(entry);
         await rm(dir, { recursive: true, force: true });
       })();
       return stopped;
@@ -302,39 +302,16 @@ async function startIn(
 
 // ————— process bookkeeping —————
 
-/**
- * Servers not yet stopped; killed when the test process exits so no Dovecot outlives it.
- * Kept on `globalThis` so that a worker process running many test files (each importing this
- * module afresh) registers one exit hook, not one per file.
- */
-type RunningServer = { pid: number; dir: string };
-const REGISTRY = Symbol.for('multipop.test.dovecot.running');
-const running: Set<RunningServer> = processWideRegistry();
+type RunningServer = TrackedServer;
 
-function processWideRegistry(): Set<RunningServer> {
-  const slots = globalThis as Record<symbol, Set<RunningServer> | undefined>;
-  const existing = slots[REGISTRY];
-  if (existing) return existing;
-  const set = new Set<RunningServer>();
-  slots[REGISTRY] = set;
-  const killAll = () => {
-    for (const { pid, dir } of set) {
-      // No time to wait for a graceful stop here: kill the whole group at once.
-      signal(processGroupOf(pid) === pid ? -pid : pid, 'SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-    }
-    set.clear();
+/** Servers not yet stopped are killed (the whole group: no time for a graceful stop) at exit. */
+function trackDovecot(pid: number, dir: string): RunningServer {
+  const entry: RunningServer = {
+    kill: () => signal(processGroupOf(pid) === pid ? -pid : pid, 'SIGKILL'),
+    dir,
   };
-  process.once('exit', killAll);
-  // A script interrupted by Ctrl-C or killed by a timeout exits without 'exit' handlers; clean
-  // up, then let the signal do what it would have done (unless someone else handles it).
-  for (const name of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(name, () => {
-      killAll();
-      if (process.listenerCount(name) === 0) process.kill(process.pid, name);
-    });
-  }
-  return set;
+  runningServers.add(entry);
+  return entry;
 }
 
 async function readMasterPid(path: string, timeoutMs: number): Promise<number> {

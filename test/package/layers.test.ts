@@ -23,6 +23,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   stores: ['ports', 'config', 'errors', 'log', 'crypto'],
   handoff: ['ports', 'config', 'errors', 'log', 'nodemailer'],
   sqlite: ['stores', 'ports', 'crypto', 'config', 'errors', 'log', 'better-sqlite3'],
+  postgres: ['stores', 'ports', 'crypto', 'config', 'errors', 'log', 'pg'],
   fetcher: ['collect', 'auth', 'pop3', 'stores', 'ports', 'config', 'errors', 'log', 'p-queue', 'zod'],
   testing: ['pop3', 'stores', 'ports', 'config', 'errors', 'log', 'vitest'],
   cli: ['*'],

@@ -1,0 +1,310 @@
+import { MultiPopError } from '../errors/index.js';
+import type { CollectionLedger, LedgerChange, LedgerRecord, MailboxStatus } from '../ports/index.js';
+import { assertLedgerChanges } from '../stores/ledger-rules.js';
+import type { Db, Query } from './db.js';
+import { guarded } from './guard.js';
+import { planStages, type Stage } from './ledger-batch.js';
+import type { Tables } from './tables.js';
+
+/** The lease a fenced write must still hold when it commits. */
+export interface Fence {
+  key: string;
+  token: string;
+}
+
+/** The PostgreSQL ledger: the port, plus fenced views for the holders of mailbox leases. */
+export interface PostgresLedger extends CollectionLedger {
+  /** The same ledger with every write (apply, saveStatus, clear) checked against `fence`. */
+  fenced(fence: Fence): CollectionLedger;
+}
+
+interface PendingApply {
+  mailboxId: string;
+  changes: readonly LedgerChange[];
+  fence: Fence | undefined;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/** Upper bound of one group commit, so a burst cannot build a statement without end. */
+const MAX_CHANGES_PER_COMMIT = 20_000;
+
+/**
+ * The {@link CollectionLedger} over the `ledger` and `mailbox_status` tables, with group
+ * commit: `apply` calls that arrive while a commit is under way wait for it and then go
+ * together in the next transaction, with as few multi-row statements as their order allows
+ * (see `planStages`). Each call still resolves only once its own transaction committed
+ * (PostgreSQL's commit is durable with `synchronous_commit = on`, the default), and a fenced
+ * call whose lease was taken over is refused alone with `LEASE_LOST` while the rest commit.
+ */
+export function postgresLedger(db: Db, t: Tables): PostgresLedger {
+  const pending: PendingApply[] = [];
+  let draining = false;
+
+  const drain = async () => {
+    draining = true;
+    try {
+      while (pending.length > 0) {
+        const batch: PendingApply[] = [];
+        let size = 0;
+        while (
+          pending.length > 0 &&
+          (batch.length === 0 || size + pending[0]!.changes.length <= MAX_CHANGES_PER_COMMIT)
+        ) {
+          const next = pending.shift()!;
+          size += next.changes.length;
+          batch.push(next);
+        }
+        await commitBatch(batch);
+      }
+    } finally {
+      draining = false;
+    }
+  };
+
+  const commitBatch = async (batch: PendingApply[]) => {
+    db.counters.ledgerCommits++;
+    let refused = new Map<PendingApply, MultiPopError>();
+    try {
+      await db.transaction(async (query) => {
+        refused = await checkFences(query, t, batch);
+        const accepted = batch.filter((item) => !refused.has(item));
+        for (const stage of planStages(accepted, Date.now())) await runStage(query, t, stage);
+      });
+    } catch (err) {
+      const error = new MultiPopError(
+        'STORE_ERROR',
+        'PostgreSQL store: writing the ledger failed',
+        {},
+        { cause: err },
+      );
+      for (const item of batch) item.reject(error);
+      return;
+    }
+    for (const item of batch) {
+      const error = refused.get(item);
+      if (error) item.reject(error);
+      else item.resolve();
+    }
+  };
+
+  const apply = (mailboxId: string, changes: readonly LedgerChange[], fence: Fence | undefined) => {
+    assertLedgerChanges(changes);
+    if (changes.length === 0 && fence === undefined) return Promise.resolve();
+    db.counters.ledgerApplies++;
+    return new Promise<void>((resolve, reject) => {
+      pending.push({ mailboxId, changes, fence, resolve, reject });
+      if (!draining) void drain();
+    });
+  };
+
+  const saveStatus = (status: MailboxStatus, fence: Fence | undefined) =>
+    guarded('saving a mailbox status', async () => {
+      const row = toStatusRow(status);
+      const fenceCheck = fence ? `WHERE EXISTS (${leaseHeld(t)})` : '';
+      const result = await db.query(
+        `INSERT INTO ${t.status} SELECT $1::text, $2::bigint, $3::bigint, $4::bigint, $5::text, $6::text,
+           $7::int, $8::bigint, $9::boolean, $10::bigint, $11::bigint, $12::bigint ${fenceCheck}
+         ON CONFLICT (mailbox_id) DO UPDATE SET
+           last_run_at = excluded.last_run_at, last_success_at = excluded.last_success_at,
+           last_error_at = excluded.last_error_at, last_error_code = excluded.last_error_code,
+           last_error_message = excluded.last_error_message, consecutive_failures = excluded.consecutive_failures,
+           next_attempt_at = excluded.next_attempt_at, needs_permission = excluded.needs_permission,
+           total_messages = excluded.total_messages, total_bytes = excluded.total_bytes,
+           total_sessions = excluded.total_sessions`,
+        [...row, ...(fence ? [fence.key, fence.token] : [])],
+      );
+      if (fence && result.rowCount === 0) throw leaseLost(fence, status.mailboxId);
+    });
+
+  const clear = (mailboxId: string, fence: Fence | undefined) =>
+    guarded('clearing the ledger', () =>
+      db.transaction(async (query) => {
+        if (fence) {
+          const refused = await checkFences(query, t, [{ mailboxId, fence }]);
+          if (refused.size > 0) throw leaseLost(fence, mailboxId);
+        }
+        await query(`DELETE FROM ${t.ledger} WHERE mailbox_id = $1`, [mailboxId]);
+        await query(`DELETE FROM ${t.status} WHERE mailbox_id = $1`, [mailboxId]);
+      }),
+    );
+
+  const reads = {
+    load: (mailboxId: string) =>
+      guarded('loading the ledger', async () => {
+        const { rows } = await db.query<LedgerRow>(
+          `SELECT uidl, first_seen, collected, delete_pending, oversize_reported FROM ${t.ledger} WHERE mailbox_id = $1`,
+          [mailboxId],
+        );
+        return new Map(rows.map((row) => [row.uidl, toRecord(row)]));
+      }),
+    loadStatus: (mailboxId: string) =>
+      guarded('reading a mailbox status', async () => {
+        const { rows } = await db.query<StatusRow>(`SELECT * FROM ${t.status} WHERE mailbox_id = $1`, [
+          mailboxId,
+        ]);
+        return rows[0] ? toStatus(rows[0]) : undefined;
+      }),
+    listStatus: () =>
+      guarded('listing mailbox statuses', async () => {
+        const { rows } = await db.query<StatusRow>(`SELECT * FROM ${t.status} ORDER BY mailbox_id`);
+        return rows.map(toStatus);
+      }),
+  };
+
+  return {
+    ...reads,
+    apply: (mailboxId, changes) => guarded('writing the ledger', () => apply(mailboxId, changes, undefined)),
+    clear: (mailboxId) => clear(mailboxId, undefined),
+    saveStatus: (status) => saveStatus(status, undefined),
+    fenced: (fence) => ({
+      ...reads,
+      apply: (mailboxId, changes) => guarded('writing the ledger', () => apply(mailboxId, changes, fence)),
+      clear: (mailboxId) => clear(mailboxId, fence),
+      saveStatus: (status) => saveStatus(status, fence),
+    }),
+  };
+}
+
+/** `$13`/`$14` (key, token) still name the live lease; FOR SHARE holds off a takeover until commit. */
+function leaseHeld(t: Tables): string {
+  return `SELECT 1 FROM ${t.leases} WHERE lease_key = $13 AND token = $14::bigint FOR SHARE`;
+}
+
+/**
+ * Reads the current token of every lease the batch is fenced by, locking those rows FOR SHARE
+ * for the rest of the transaction: a takeover (an UPDATE of the row) waits until this commit,
+ * and one that committed first is seen (READ COMMITTED re-reads a row that changed under a
+ * locking read). So a write commits only while its token is the current one.
+ */
+async function checkFences<T extends { mailboxId: string; fence: Fence | undefined }>(
+  query: Query,
+  t: Tables,
+  batch: readonly T[],
+): Promise<Map<T, MultiPopError>> {
+  const refused = new Map<T, MultiPopError>();
+  const keys = [...new Set(batch.flatMap((item) => (item.fence ? [item.fence.key] : [])))];
+  if (keys.length === 0) return refused;
+  const { rows } = await query<{ lease_key: string; token: string }>(
+    `SELECT lease_key, token::text FROM ${t.leases} WHERE lease_key = ANY($1::text[]) ORDER BY lease_key FOR SHARE`,
+    [keys],
+  );
+  const current = new Map(rows.map((row) => [row.lease_key, row.token]));
+  for (const item of batch) {
+    if (item.fence && current.get(item.fence.key) !== item.fence.token)
+      refused.set(item, leaseLost(item.fence, item.mailboxId));
+  }
+  return refused;
+}
+
+function leaseLost(fence: Fence, mailboxId: string): MultiPopError {
+  return new MultiPopError(
+    'LEASE_LOST',
+    'Another worker took this mailbox over; this write was refused and the session must stop',
+    { mailboxId, leaseToken: fence.token },
+  );
+}
+
+async function runStage(query: Query, t: Tables, stage: Stage): Promise<void> {
+  const rows = 'unnest($1::text[], $2::text[], $3::bigint[])';
+  const params = [stage.mailboxIds, stage.uidls, stage.times];
+  switch (stage.type) {
+    case 'collected':
+      // SET expressions see the row as it was: first_seen moves only when the record turns collected.
+      await query(
+        `INSERT INTO ${t.ledger} AS l (mailbox_id, uidl, first_seen, collected) SELECT *, true FROM ${rows}
+         ON CONFLICT (mailbox_id, uidl) DO UPDATE
+         SET first_seen = CASE WHEN l.collected THEN l.first_seen ELSE excluded.first_seen END, collected = true`,
+        params,
+      );
+      return;
+    case 'deletePending':
+    case 'oversizeReported': {
+      const flag = stage.type === 'deletePending' ? 'delete_pending' : 'oversize_reported';
+      await query(
+        `INSERT INTO ${t.ledger} (mailbox_id, uidl, first_seen, ${flag}) SELECT *, true FROM ${rows}
+         ON CONFLICT (mailbox_id, uidl) DO UPDATE SET ${flag} = true`,
+        params,
+      );
+      return;
+    }
+    case 'forget':
+      await query(
+        `DELETE FROM ${t.ledger} WHERE (mailbox_id, uidl) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+        [stage.mailboxIds, stage.uidls],
+      );
+      return;
+  }
+}
+
+interface LedgerRow {
+  uidl: string;
+  first_seen: string;
+  collected: boolean;
+  delete_pending: boolean;
+  oversize_reported: boolean;
+}
+
+interface StatusRow {
+  mailbox_id: string;
+  last_run_at: string | null;
+  last_success_at: string | null;
+  last_error_at: string | null;
+  last_error_code: string | null;
+  last_error_message: string | null;
+  consecutive_failures: number;
+  next_attempt_at: string | null;
+  needs_permission: boolean;
+  total_messages: string;
+  total_bytes: string;
+  total_sessions: string;
+}
+
+function toRecord(row: LedgerRow): LedgerRecord {
+  return {
+    uidl: row.uidl,
+    firstSeen: Number(row.first_seen),
+    collected: row.collected,
+    deletePending: row.delete_pending,
+    oversizeReported: row.oversize_reported,
+  };
+}
+
+function toStatus(row: StatusRow): MailboxStatus {
+  const status: MailboxStatus = {
+    mailboxId: row.mailbox_id,
+    consecutiveFailures: row.consecutive_failures,
+    needsPermission: row.needs_permission,
+    totalMessages: Number(row.total_messages),
+    totalBytes: Number(row.total_bytes),
+    totalSessions: Number(row.total_sessions),
+  };
+  const optional = {
+    lastRunAt: row.last_run_at,
+    lastSuccessAt: row.last_success_at,
+    lastErrorAt: row.last_error_at,
+    nextAttemptAt: row.next_attempt_at,
+  } as const;
+  for (const [field, value] of Object.entries(optional))
+    if (value !== null) status[field as keyof typeof optional] = Number(value);
+  if (row.last_error_code !== null) status.lastErrorCode = row.last_error_code;
+  if (row.last_error_message !== null) status.lastErrorMessage = row.last_error_message;
+  return status;
+}
+
+function toStatusRow(status: MailboxStatus): unknown[] {
+  return [
+    status.mailboxId,
+    status.lastRunAt ?? null,
+    status.lastSuccessAt ?? null,
+    status.lastErrorAt ?? null,
+    status.lastErrorCode ?? null,
+    status.lastErrorMessage ?? null,
+    status.consecutiveFailures,
+    status.nextAttemptAt ?? null,
+    status.needsPermission,
+    status.totalMessages,
+    status.totalBytes,
+    status.totalSessions,
+  ];
+}
