@@ -83,7 +83,14 @@ const MIGRATIONS: ReadonlyArray<(t: Tables) => string> = [
   `,
 ];
 
-/** The schema version this version of the library writes. */
+/**
+ * The schema version this version of the library writes (kept in `<schema>.schema_version`).
+ *
+ * @example
+ * ```ts
+ * if (storedVersion > PG_SCHEMA_VERSION) throw new Error('the schema was written by a newer multipop');
+ * ```
+ */
 export const PG_SCHEMA_VERSION = MIGRATIONS.length;
 
 /**

@@ -17,7 +17,13 @@ const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dist = join(root, 'dist');
 /** Entry points built for both module systems; `multipop/testing/vitest` is ESM only. */
-const DUAL_SUBPATHS = ['multipop', 'multipop/pop3', 'multipop/sqlite', 'multipop/testing', 'multipop/postgres'] as const;
+const DUAL_SUBPATHS = [
+  'multipop',
+  'multipop/pop3',
+  'multipop/sqlite',
+  'multipop/testing',
+  'multipop/postgres',
+] as const;
 
 /** What a child process reports about one module. */
 interface Probe {

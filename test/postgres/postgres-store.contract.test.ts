@@ -1,9 +1,5 @@
 import { afterAll, beforeAll } from 'vitest';
-import {
-  runDirectoryContract,
-  runLedgerContract,
-  runTokenStoreContract,
-} from '../../src/testing/contracts/index.js';
+import { runDirectoryContract, runLedgerContract, runTokenStoreContract } from '../../src/testing/vitest.js';
 import { describeWithPostgres, type PostgresServer, startPostgres } from '../helpers/postgres.js';
 import { postgresHarness } from './postgres-helpers.js';
 
