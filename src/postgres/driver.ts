@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type { Pool, PoolConfig } from 'pg';
 import { MultiPopError } from '../errors/index.js';
 
@@ -6,15 +7,16 @@ type PoolConstructor = new (config?: PoolConfig) => Pool;
 /**
  * Loads node-postgres on first use. It is an optional peer dependency, so a host that never
  * opens the PostgreSQL store never needs it; one that does without it installed gets a clear
- * error rather than a bare "cannot find module".
+ * error rather than a bare "cannot find module". pg is a CommonJS package, so both builds
+ * `require` it with a `require` made for this file (as the SQLite driver does): a dynamic
+ * `import()` fails in the CommonJS build under Jest and other CommonJS module loaders.
  */
-export async function loadPgPool(): Promise<PoolConstructor> {
+export async function loadPgPool(
+  load: (id: string) => unknown = createRequire(import.meta.url),
+): Promise<PoolConstructor> {
   try {
-    const loaded = (await import('pg')) as unknown as {
-      default?: { Pool?: PoolConstructor };
-      Pool?: PoolConstructor;
-    };
-    const Pool = loaded.default?.Pool ?? loaded.Pool;
+    const loaded = load('pg') as { Pool?: PoolConstructor; default?: { Pool?: PoolConstructor } };
+    const Pool = loaded.Pool ?? loaded.default?.Pool;
     if (typeof Pool !== 'function') throw new TypeError('pg exported no Pool');
     return Pool;
   } catch (err) {
