@@ -19,6 +19,11 @@ export interface CollectorEvents {
     deleted: number;
     /** Messages on the server when the session listed the maildrop. */
     onServer: number;
+    /**
+     * Set when the session failed (the same error `mailbox:error` then reports); the counts are
+     * what it did before the failure. Every `session:start` is followed by one `session:end`.
+     */
+    error?: MultiPopError;
   };
   /** The plan of the session: how much it is about to fetch (for progress bars). */
   'session:planned': EventMailbox & {

@@ -3,7 +3,7 @@ import { isMultiPopError, MultiPopError, toMultiPopError } from '../errors/index
 import type { Pop3ClientApi, Pop3ConnectOptions } from '../pop3/api.js';
 import { Pop3Client } from '../pop3/client.js';
 import type { LedgerChange, LedgerRecord } from '../ports/index.js';
-import type { EventMailbox } from './events.js';
+import type { CollectorEventSink, CollectorEvents, EventMailbox } from './events.js';
 import { idempotencyKey } from './idempotency.js';
 import { identifyAndPlan } from './identify.js';
 import type { IdentityOutcome } from './identity.js';
@@ -49,8 +49,23 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
 }
 
 async function runSessionOnce(options: SessionOptions): Promise<SessionResult> {
-  const { entry, userId, settings, ledger, emit, log, signal } = options;
+  const { entry, userId, settings, ledger, log, signal } = options;
   const now = options.now ?? Date.now;
+  // What the session did so far, for the session:end of a session that fails part-way.
+  const soFar = { collected: 0, bytes: 0, skipped: 0, deleted: 0, onServer: 0 };
+  let ended = false;
+  const emit: CollectorEventSink = (name, payload) => {
+    if (name === 'message:collected') {
+      soFar.collected++;
+      soFar.bytes += (payload as CollectorEvents['message:collected']).size;
+    } else if (name === 'message:skipped') soFar.skipped++;
+    else if (name === 'message:deleted') {
+      soFar.deleted += (payload as CollectorEvents['message:deleted']).uidls.length;
+    } else if (name === 'session:planned') {
+      soFar.onServer = (payload as CollectorEvents['session:planned']).onServer;
+    } else if (name === 'session:end') ended = true;
+    options.emit(name, payload);
+  };
   const address = parseServer(entry.server, entry.tls);
   const mailbox: EventMailbox = { userId, mailboxId: entry.id, host: address.host };
   const policy = effectivePolicy(entry, settings);
@@ -129,6 +144,7 @@ async function runSessionOnce(options: SessionOptions): Promise<SessionResult> {
 
     const collected = await collectMessages(client, decided.fetch, {
       ...options,
+      emit,
       now,
       policy,
       address,
@@ -162,7 +178,10 @@ async function runSessionOnce(options: SessionOptions): Promise<SessionResult> {
     return result;
   } catch (err) {
     client.close();
-    throw toMultiPopError(err, 'STORE_ERROR', 'Collection failed', { mailboxId: entry.id });
+    const error = toMultiPopError(err, 'STORE_ERROR', 'Collection failed', { mailboxId: entry.id });
+    // The same sequence as a success: every session:start has one session:end, here with the error.
+    if (!ended) emit('session:end', { ...mailbox, at: now(), durationMs: now() - started, ...soFar, error });
+    throw error;
   }
 }
 
