@@ -7,6 +7,8 @@ export interface Stage {
   uidls: string[];
   /** `at` of collected / oversizeReported; the batch's time for deletePending. */
   times: number[];
+  /** The changes themselves, in the same order (for the fields a type has beyond these). */
+  changes: LedgerChange[];
   keys: Set<string>;
 }
 
@@ -31,11 +33,25 @@ export function planStages(
       while (index < stages.length && (stages[index]!.type !== change.type || stages[index]!.keys.has(key)))
         index++;
       if (index === stages.length)
-        stages.push({ type: change.type, mailboxIds: [], uidls: [], times: [], keys: new Set() });
+        stages.push({
+          type: change.type,
+          mailboxIds: [],
+          uidls: [],
+          times: [],
+          changes: [],
+          keys: new Set(),
+        });
       const stage = stages[index]!;
       stage.mailboxIds.push(mailboxId);
       stage.uidls.push(change.uidl);
-      stage.times.push(change.type === 'collected' || change.type === 'oversizeReported' ? change.at : now);
+      stage.times.push(
+        change.type === 'collected' || change.type === 'oversizeReported'
+          ? change.at
+          : change.type === 'put'
+            ? change.record.firstSeen
+            : now,
+      );
+      stage.changes.push(change);
       stage.keys.add(key);
       lastStageOf.set(key, index);
     }

@@ -1,5 +1,11 @@
 import { MultiPopError } from '../errors/index.js';
-import type { CollectionLedger, LedgerChange, LedgerRecord, MailboxStatus } from '../ports/index.js';
+import {
+  type CollectionLedger,
+  groupCommit,
+  type LedgerChange,
+  type LedgerRecord,
+  type MailboxStatus,
+} from '../ports/index.js';
 import { assertLedgerChanges } from '../stores/ledger-rules.js';
 import type { Db, Query } from './db.js';
 import { guarded } from './guard.js';
@@ -26,9 +32,6 @@ interface PendingApply {
   reject: (err: unknown) => void;
 }
 
-/** Upper bound of one group commit, so a burst cannot build a statement without end. */
-const MAX_CHANGES_PER_COMMIT = 20_000;
-
 /**
  * The {@link CollectionLedger} over the `ledger` and `mailbox_status` tables, with group
  * commit: `apply` calls that arrive while a commit is under way wait for it and then go
@@ -39,28 +42,8 @@ const MAX_CHANGES_PER_COMMIT = 20_000;
  */
 export function postgresLedger(db: Db, t: Tables): PostgresLedger {
   const pending: PendingApply[] = [];
-  let draining = false;
-
-  const drain = async () => {
-    draining = true;
-    try {
-      while (pending.length > 0) {
-        const batch: PendingApply[] = [];
-        let size = 0;
-        while (
-          pending.length > 0 &&
-          (batch.length === 0 || size + pending[0]!.changes.length <= MAX_CHANGES_PER_COMMIT)
-        ) {
-          const next = pending.shift()!;
-          size += next.changes.length;
-          batch.push(next);
-        }
-        await commitBatch(batch);
-      }
-    } finally {
-      draining = false;
-    }
-  };
+  // Each run takes every call queued before it began; commitBatch settles each call itself.
+  const commit = groupCommit(() => commitBatch(pending.splice(0)));
 
   const commitBatch = async (batch: PendingApply[]) => {
     db.counters.ledgerCommits++;
@@ -94,7 +77,7 @@ export function postgresLedger(db: Db, t: Tables): PostgresLedger {
     db.counters.ledgerApplies++;
     return new Promise<void>((resolve, reject) => {
       pending.push({ mailboxId, changes, fence, resolve, reject });
-      if (!draining) void drain();
+      void commit();
     });
   };
 
@@ -133,7 +116,7 @@ export function postgresLedger(db: Db, t: Tables): PostgresLedger {
     load: (mailboxId: string) =>
       guarded('loading the ledger', async () => {
         const { rows } = await db.query<LedgerRow>(
-          `SELECT uidl, first_seen, collected, delete_pending, oversize_reported FROM ${t.ledger} WHERE mailbox_id = $1`,
+          `SELECT uidl, first_seen, collected, delete_pending, oversize_reported, size, fingerprint FROM ${t.ledger} WHERE mailbox_id = $1`,
           [mailboxId],
         );
         return new Map(rows.map((row) => [row.uidl, toRecord(row)]));
@@ -209,15 +192,39 @@ async function runStage(query: Query, t: Tables, stage: Stage): Promise<void> {
   const rows = 'unnest($1::text[], $2::text[], $3::bigint[])';
   const params = [stage.mailboxIds, stage.uidls, stage.times];
   switch (stage.type) {
-    case 'collected':
-      // SET expressions see the row as it was: first_seen moves only when the record turns collected.
+    case 'collected': {
+      // SET expressions see the row as it was: first_seen moves only when the record turns
+      // collected; a size or fingerprint left out (NULL) keeps the stored one.
+      const given = stage.changes as Extract<LedgerChange, { type: 'collected' }>[];
       await query(
-        `INSERT INTO ${t.ledger} AS l (mailbox_id, uidl, first_seen, collected) SELECT *, true FROM ${rows}
+        `INSERT INTO ${t.ledger} AS l (mailbox_id, uidl, first_seen, size, fingerprint, collected)
+         SELECT *, true FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[])
          ON CONFLICT (mailbox_id, uidl) DO UPDATE
-         SET first_seen = CASE WHEN l.collected THEN l.first_seen ELSE excluded.first_seen END, collected = true`,
-        params,
+         SET first_seen = CASE WHEN l.collected THEN l.first_seen ELSE excluded.first_seen END, collected = true,
+             size = COALESCE(excluded.size, l.size), fingerprint = COALESCE(excluded.fingerprint, l.fingerprint)`,
+        [...params, given.map((c) => c.size ?? null), given.map((c) => c.fingerprint ?? null)],
       );
       return;
+    }
+    case 'put': {
+      const records = (stage.changes as Extract<LedgerChange, { type: 'put' }>[]).map((c) => c.record);
+      await query(
+        `INSERT INTO ${t.ledger} (mailbox_id, uidl, first_seen, collected, delete_pending, oversize_reported, size, fingerprint)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::boolean[], $5::boolean[], $6::boolean[], $7::bigint[], $8::text[])
+         ON CONFLICT (mailbox_id, uidl) DO UPDATE SET first_seen = excluded.first_seen, collected = excluded.collected,
+           delete_pending = excluded.delete_pending, oversize_reported = excluded.oversize_reported,
+           size = excluded.size, fingerprint = excluded.fingerprint`,
+        [
+          ...params,
+          records.map((r) => r.collected),
+          records.map((r) => r.deletePending),
+          records.map((r) => r.oversizeReported),
+          records.map((r) => r.size ?? null),
+          records.map((r) => r.fingerprint ?? null),
+        ],
+      );
+      return;
+    }
     case 'deletePending':
     case 'oversizeReported': {
       const flag = stage.type === 'deletePending' ? 'delete_pending' : 'oversize_reported';
@@ -243,6 +250,8 @@ interface LedgerRow {
   collected: boolean;
   delete_pending: boolean;
   oversize_reported: boolean;
+  size: string | null;
+  fingerprint: string | null;
 }
 
 interface StatusRow {
@@ -261,13 +270,16 @@ interface StatusRow {
 }
 
 function toRecord(row: LedgerRow): LedgerRecord {
-  return {
+  const record: LedgerRecord = {
     uidl: row.uidl,
     firstSeen: Number(row.first_seen),
     collected: row.collected,
     deletePending: row.delete_pending,
     oversizeReported: row.oversize_reported,
   };
+  if (row.size !== null) record.size = Number(row.size);
+  if (row.fingerprint !== null) record.fingerprint = row.fingerprint;
+  return record;
 }
 
 function toStatus(row: StatusRow): MailboxStatus {

@@ -81,6 +81,12 @@ const MIGRATIONS: ReadonlyArray<(t: Tables) => string> = [
       expires_at timestamptz NOT NULL
     );
   `,
+  // 1 → 2: what each collected message is (its LIST size and header fingerprint), so a UIDL
+  // the server reuses or changes can be told apart (as SQLite migration 2).
+  (t) => `
+    ALTER TABLE ${t.ledger} ADD COLUMN size bigint;
+    ALTER TABLE ${t.ledger} ADD COLUMN fingerprint text;
+  `,
 ];
 
 /**
