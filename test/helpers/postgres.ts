@@ -18,7 +18,7 @@
  * ```
  */
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, rmSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,7 +106,8 @@ function initdbTemplate(binDir: string): Promise<string> {
     const data = join(dir, 'data');
     await mkdir(data, { mode: 0o700 });
     await handToPostgres(dir, data);
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    // Removed with the servers when the process ends, also when a signal ends it.
+    runningServers.add({ kill: () => undefined, dir });
     execFileSync(
       ...asUser(join(binDir, 'initdb'), [
         '-D',
