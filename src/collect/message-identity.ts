@@ -65,7 +65,7 @@ export interface IdentityStrategyInput {
   uidl: boolean;
   /** The server answers TOP. */
   top: boolean;
-  /** The effective leave-on-server (M5 under S2). */
+  /** The effective leave-on-server (`entry.leaveOnServer` under `settings.alwaysDelete`). */
   leaveOnServer: boolean;
   /** Whether header digests may stand in for UIDL. @default true */
   allowHeaderDigest?: boolean;

@@ -12,11 +12,11 @@ export interface ListedMessage {
 export type DeleteReason =
   /** Collected in an earlier session, delete mode: the DELE (or its QUIT) did not happen then. */
   | 'collected'
-  /** Collected, left on the server, and now older than M6 allows. */
+  /** Collected, left on the server, and now older than `entry.deleteAfterDays` allows. */
   | 'expired'
   /** The ledger has a DELE decided but not yet confirmed by QUIT: issue it again. */
   | 'pending'
-  /** Over the size limit (M7) with S7 on: deleted without ever being downloaded. */
+  /** Over the size limit (`entry.maxMessageSizeKb`) with `settings.deleteOversized` on: deleted without ever being downloaded. */
   | 'oversize';
 
 /** A message {@link plan} decided to delete. */
@@ -52,7 +52,7 @@ export interface Plan {
   fetch: ListedMessage[];
   /** DELE these without retrieving them. */
   delete: PlannedDelete[];
-  /** Over-size messages left on the server (not under S7). */
+  /** Over-size messages left on the server (not under `settings.deleteOversized`). */
   skipOversize: PlannedSkip[];
   /** Repeated UIDLs: neither fetched nor deleted (see {@link plan}). */
   duplicates: PlannedDuplicate[];
@@ -71,13 +71,13 @@ export interface Plan {
  * Per listed message (first occurrence of its UIDL):
  * - **collected** (ledger `collected`) — never fetched again. `deletePending` → delete
  *   (`'pending'`); else delete mode → delete (`'collected'`: a crash or dropped connection came
- *   between the ledger write and a confirmed QUIT); else M6 due (`now - firstSeen >=
+ *   between the ledger write and a confirmed QUIT); else `entry.deleteAfterDays` due (`now - firstSeen >=
  *   deleteAfterMs > 0`) → delete (`'expired'`); else kept.
- * - **not collected, over M7** — with S7, delete without downloading (`'oversize'`, or
+ * - **not collected, over `entry.maxMessageSizeKb`** — with `settings.deleteOversized`, delete without downloading (`'oversize'`, or
  *   `'pending'` when that delete was already decided); else skip, `report` only if the ledger
  *   has not recorded the report yet.
  * - **not collected, within the limit** — fetch. A `deletePending` flag on a record that is not
- *   collected is honoured only while the message is still over-size under S7: if the limit or S7
+ *   collected is honoured only while the message is still over-size under `settings.deleteOversized`: if the limit or `settings.deleteOversized`
  *   changed since, the message is fetched instead, because nothing is ever deleted that the
  *   queue did not accept unless the policy says "delete over-size without downloading".
  *

@@ -1,23 +1,23 @@
 import type { MailboxEntry, ServerSettings } from '../config/index.js';
 
-/** Milliseconds in one day: M6 counts elapsed time, so calendar days and DST play no part. */
+/** Milliseconds in one day: `entry.deleteAfterDays` counts elapsed time, so calendar days and DST play no part. */
 const DAY_MS = 86_400_000;
 
 /**
  * The delete and size rules that actually apply to one mailbox entry, once the server-wide
- * settings have had their say (S2 overrides M5; S7 applies to every entry's M7 limit).
+ * settings have had their say (`settings.alwaysDelete` overrides `entry.leaveOnServer`; `settings.deleteOversized` applies to every entry's `entry.maxMessageSizeKb` limit).
  */
 export interface EffectivePolicy {
-  /** M5, unless S2 (`alwaysDelete`) forces deletion. */
+  /** `entry.leaveOnServer`, unless `settings.alwaysDelete` forces deletion. */
   leaveOnServer: boolean;
   /**
-   * M6 in milliseconds: with `leaveOnServer`, delete a message this long after it was first
+   * `entry.deleteAfterDays` in milliseconds: with `leaveOnServer`, delete a message this long after it was first
    * collected. `0` = never. Always `0` when `leaveOnServer` is false (messages go at once).
    */
   deleteAfterMs: number;
-  /** M7 in bytes: messages strictly larger are not downloaded. `0` = no limit. */
+  /** `entry.maxMessageSizeKb` in bytes: messages strictly larger are not downloaded. `0` = no limit. */
   maxMessageSize: number;
-  /** S7: delete over-size messages without downloading them (instead of leaving them). */
+  /** `settings.deleteOversized`: delete over-size messages without downloading them (instead of leaving them). */
   deleteOversized: boolean;
 }
 
@@ -48,7 +48,7 @@ export function effectivePolicy(
 
 /**
  * Whether a message collected in this session is to be deleted (DELE) right after the queue
- * accepted it and the ledger recorded it. Only in delete mode: with leave-on-server, M6 expiry
+ * accepted it and the ledger recorded it. Only in delete mode: with leave-on-server, `entry.deleteAfterDays` expiry
  * is measured from the first collection, so a fresh message is never already due.
  *
  * @example
@@ -61,7 +61,7 @@ export function shouldDeleteAfterCollect(policy: Pick<EffectivePolicy, 'leaveOnS
 }
 
 /**
- * Whether a message of `size` bytes is over the policy's size limit (M7).
+ * Whether a message of `size` bytes is over the policy's size limit (`entry.maxMessageSizeKb`).
  *
  * @example
  * ```ts

@@ -24,7 +24,7 @@ const RETR_WINDOW = 16;
  *
  * The crash-safety order: a message is marked collected only after the queue resolved, and a
  * DELE is sent only for messages the ledger durably holds as collected (or as over-size under
- * S7). Deletions are forgotten only after the server answered `+OK` to QUIT; until then they
+ * `settings.deleteOversized`). Deletions are forgotten only after the server answered `+OK` to QUIT; until then they
  * stay pending and are re-issued by the next session. A crash between "queue accepted" and
  * "ledger written" is the one window in which a message can be offered again — with the same
  * idempotency key, so an idempotent queue (or `queue.has`) drops the second copy.
@@ -132,7 +132,7 @@ async function runSessionOnce(options: SessionOptions): Promise<SessionResult> {
     // One durable transaction before any DELE: re-key and forget what the identity step decided,
     // forget UIDLs gone from the server, remember which over-size messages were reported, and
     // record the deletions the plan decided from the ledger (collected earlier, expired, over-size
-    // under S7) as pending so the next session knows.
+    // under `settings.deleteOversized`) as pending so the next session knows.
     const changes = [...identity.changes, ...prunesAndReports(decided, now, emit, mailbox)];
     for (const d of decided.delete) {
       if (d.reason !== 'pending' && !identity.ledger.get(d.uidl)?.deletePending)
@@ -186,7 +186,7 @@ async function runSessionOnce(options: SessionOptions): Promise<SessionResult> {
 }
 
 /**
- * With a size limit (M7) in force, a body may not grow far past it whatever LIST announced: a
+ * With a size limit (`entry.maxMessageSizeKb`) in force, a body may not grow far past it whatever LIST announced: a
  * server that lies about sizes (or never ends a body) is cut off with `LIMIT_EXCEEDED` instead
  * of filling the queue. Twice the limit plus 64 KB leaves room for honest miscounts.
  */

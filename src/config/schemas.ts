@@ -18,10 +18,10 @@ const kilobytes = z
   .max(100 * 1024 * 1024);
 const httpsOrLoopbackUrl = z.url({ protocol: /^https?$/ });
 
-// ————— S3–S5: OAuth apps —————
+// ————— the OAuth apps (`settings.oauth`) —————
 
 /**
- * Redirect URIs by the domain users sign in to webmail through (S5), e.g.
+ * Redirect URIs by the domain users sign in to webmail through (`redirectUris`), e.g.
  * `{ 'example.com': 'https://mail.example.com/oauth/callback' }`.
  */
 export const redirectUrisSchema = z
@@ -34,10 +34,10 @@ const oauthAppBase = {
   redirectUris: redirectUrisSchema,
 };
 
-/** S3: the Gmail OAuth app. */
+/** `settings.oauth.gmail`: the Gmail OAuth app. */
 export const gmailAppSchema = z.strictObject({ ...oauthAppBase });
 
-/** S4: the Microsoft 365 OAuth app; `tenant` is `common`, `organizations`, `consumers` or a tenant id. */
+/** `settings.oauth.microsoft`: the Microsoft 365 OAuth app; `tenant` is `common`, `organizations`, `consumers` or a tenant id. */
 export const microsoftAppSchema = z.strictObject({
   ...oauthAppBase,
   tenant: z
@@ -72,14 +72,14 @@ export const genericAppSchema = z
     },
   );
 
-// ————— S6 / T1–T5: the schedule —————
+// ————— the schedule (`settings.schedule`) —————
 
 /**
- * When collection runs (S6).
- * - `remote-cycle` (T1, T2): each time the host's remote-mail cycle runs, or every `everyNth` time.
- * - `on-user-check` (T3, T4): when a user checks local mail, at most `maxPerHour` times an hour
+ * When collection runs (`settings.schedule`).
+ * - `remote-cycle`: each time the host's remote-mail cycle runs, or every `everyNth` time.
+ * - `on-user-check`: when a user checks local mail, at most `maxPerHour` times an hour
  *   and at least `minMinutesBetween` minutes apart.
- * - `interval` (T5): a stand-alone timer every `minutes`.
+ * - `interval`: a stand-alone timer every `minutes`.
  * - `manual`: only `collectNow()`.
  */
 export const scheduleSchema = z.discriminatedUnion('mode', [
@@ -128,15 +128,15 @@ export const identitySettingsSchema = z.strictObject({
 /** The defaults of {@link identitySettingsSchema}. */
 export const DEFAULT_IDENTITY_SETTINGS = Object.freeze(identitySettingsSchema.parse({}));
 
-// ————— S1–S8: server-wide settings —————
+// ————— server-wide settings —————
 
-/** The server-wide MultiPOP settings (S1–S8). */
+/** The server-wide MultiPOP settings. */
 export const serverSettingsSchema = z.strictObject({
-  /** S1: master switch. */
+  /** `settings.enabled`: master switch. */
   enabled: z.boolean().default(true),
-  /** S2: delete every collected message from its server, whatever the entry's leave-on-server says. */
+  /** `settings.alwaysDelete`: delete every collected message from its server, whatever the entry's leave-on-server says. */
   alwaysDelete: z.boolean().default(false),
-  /** S3–S5: OAuth apps. */
+  /** The OAuth apps, one per provider. */
   oauth: z
     .strictObject({
       gmail: gmailAppSchema.optional(),
@@ -144,17 +144,17 @@ export const serverSettingsSchema = z.strictObject({
       generic: genericAppSchema.optional(),
     })
     .default({}),
-  /** S6: the schedule. */
+  /** `settings.schedule`: the schedule. */
   schedule: scheduleSchema.default({ mode: 'manual' }),
-  /** S7: delete messages over an entry's size limit without downloading them. */
+  /** `settings.deleteOversized`: delete messages over an entry's size limit without downloading them. */
   deleteOversized: z.boolean().default(false),
-  /** S8: log every collection session (never secrets). */
+  /** `settings.logActivity`: log every collection session (never secrets). */
   logActivity: z.boolean().default(true),
   /** How messages are identified across sessions, and what counts as a mass change of UIDLs. */
   identity: identitySettingsSchema.default({ ...DEFAULT_IDENTITY_SETTINGS }),
 });
 
-// ————— M1–M8: a remote mailbox entry —————
+// ————— a remote mailbox entry —————
 
 /** An entry id: stable, URL- and file-safe. */
 export const entryIdSchema = z
@@ -164,33 +164,33 @@ export const entryIdSchema = z
     'must be 1–128 letters, digits, ".", "_" or "-", starting with a letter or digit',
   );
 
-/** A remote POP3 mailbox of a local user (M1–M8). */
+/** A remote POP3 mailbox of a local user. */
 export const mailboxEntrySchema = z
   .strictObject({
     /** Stable id of the entry (the ledger and token store key on it). */
     id: entryIdSchema,
-    /** M1: `host` or `host:port`. */
+    /** `entry.server`: `host` or `host:port`. */
     server: z.string().check((ctx) => {
       const problem = serverAddressProblem(ctx.value);
       if (problem) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value });
     }),
-    /** M1: explicit TLS mode; otherwise 995 → implicit, else STARTTLS. */
+    /** `entry.tls`: explicit TLS mode; otherwise 995 → implicit, else STARTTLS. */
     tls: z.enum(['implicit', 'starttls', 'none']).optional(),
-    /** M2: the logon name. */
+    /** `entry.username`: the logon name. */
     username: lineSafe('user name').pipe(z.string().min(1, 'user name is required').max(512)),
-    /** M2: the POP3 or APOP password (not with OAuth). */
+    /** `entry.password`: the POP3 or APOP password (not with OAuth). */
     password: lineSafe('password').pipe(z.string().max(1024)).optional(),
-    /** M3/M4: `password` (USER/PASS or SASL PLAIN), `apop`, or `oauth`. */
+    /** `entry.auth`: `password` (USER/PASS or SASL PLAIN), `apop`, or `oauth`. */
     auth: z.enum(['password', 'apop', 'oauth']).default('password'),
-    /** M4: which OAuth app; inferred from the host for Gmail and Microsoft 365. */
+    /** `entry.oauthProvider`: which OAuth app; inferred from the host for Gmail and Microsoft 365. */
     oauthProvider: z.enum(['gmail', 'microsoft', 'generic']).optional(),
-    /** M5: leave a copy on the server (subject to S2). */
+    /** `entry.leaveOnServer`: leave a copy on the server (subject to `settings.alwaysDelete`). */
     leaveOnServer: z.boolean().default(false),
-    /** M6: with M5, delete from the server N days after first collection (0 = never). */
+    /** `entry.deleteAfterDays`: with `entry.leaveOnServer`, delete from the server N days after first collection (0 = never). */
     deleteAfterDays: days.default(0),
-    /** M7: don't download messages larger than N KB (0 = no limit). */
+    /** `entry.maxMessageSizeKb`: don't download messages larger than N KB (0 = no limit). */
     maxMessageSizeKb: kilobytes.default(0),
-    /** M8: disabled entries are kept but not collected. */
+    /** `entry.enabled`: disabled entries are kept but not collected. */
     enabled: z.boolean().default(true),
   })
   .superRefine((entry, ctx) => {
@@ -216,16 +216,16 @@ export const mailboxEntrySchema = z
     }
   });
 
-// ————— U1–U2: a local user —————
+// ————— a local user —————
 
-/** A local user's MultiPOP settings (U1, U2) and entries. */
+/** A local user's MultiPOP settings (`user.enabled`, `user.mayEditSettings`) and entries. */
 export const userSettingsSchema = z
   .strictObject({
     /** The local recipient, e.g. `ann@example.com`. */
     id: lineSafe('user id').pipe(z.string().min(1, 'user id is required').max(320)),
-    /** U1 */
+    /** `user.enabled`: off, none of the user's entries is collected. */
     enabled: z.boolean().default(true),
-    /** U2: may add, edit, enable and disable entries from webmail. */
+    /** `user.mayEditSettings`: may add, edit, enable and disable entries from webmail. */
     mayEditSettings: z.boolean().default(false),
     entries: z.array(mailboxEntrySchema).default([]),
   })
@@ -275,13 +275,13 @@ export const multipopConfigSchema = z
 export type ServerSettings = z.output<typeof serverSettingsSchema>;
 /** Server-wide settings as a host writes them (defaults optional). */
 export type ServerSettingsInput = z.input<typeof serverSettingsSchema>;
-/** When collection runs (S6), as validated. */
+/** When collection runs (`settings.schedule`), as validated. */
 export type Schedule = z.output<typeof scheduleSchema>;
 /** Message identity settings, as validated. */
 export type IdentitySettings = z.output<typeof identitySettingsSchema>;
-/** The Gmail OAuth app (S3), as validated. */
+/** The Gmail OAuth app (`settings.oauth.gmail`), as validated. */
 export type GmailApp = z.output<typeof gmailAppSchema>;
-/** The Microsoft 365 OAuth app (S4), as validated. */
+/** The Microsoft 365 OAuth app (`settings.oauth.microsoft`), as validated. */
 export type MicrosoftApp = z.output<typeof microsoftAppSchema>;
 /** An OAuth app for any other provider, as validated. */
 export type GenericApp = z.output<typeof genericAppSchema>;
@@ -289,7 +289,7 @@ export type GenericApp = z.output<typeof genericAppSchema>;
 export type MailboxEntry = z.output<typeof mailboxEntrySchema>;
 /** A remote mailbox entry as a host or user writes it. */
 export type MailboxEntryInput = z.input<typeof mailboxEntrySchema>;
-/** A local user's settings (U1, U2) and entries, as validated. */
+/** A local user's settings (`user.enabled`, `user.mayEditSettings`) and entries, as validated. */
 export type UserSettings = z.output<typeof userSettingsSchema>;
 /** A local user as a host writes it (defaults optional). */
 export type UserSettingsInput = z.input<typeof userSettingsSchema>;

@@ -26,7 +26,7 @@ export function serverAddressProblem(input: string): string | undefined {
 }
 
 /**
- * Parses a mailbox's server field (M1): `host`, `host:port`, `[v6]:port`.
+ * Parses a mailbox's server field (`entry.server`): `host`, `host:port`, `[v6]:port`.
  * Port 995 means implicit TLS, anything else STARTTLS, unless `tls` is given explicitly.
  * Without a port, the port follows the TLS mode (implicit → 995, else 110).
  *

@@ -50,7 +50,7 @@ function formatPath(path: readonly PropertyKey[]): string {
 }
 
 /**
- * Validates server-wide settings (S1–S8), applying defaults.
+ * Validates server-wide settings, applying defaults.
  *
  * @example
  * ```ts
@@ -63,7 +63,7 @@ export function parseServerSettings(input: ServerSettingsInput | unknown): Serve
 }
 
 /**
- * Validates one remote mailbox entry (M1–M8), applying defaults.
+ * Validates one remote mailbox entry, applying defaults.
  *
  * @example
  * ```ts
@@ -76,7 +76,7 @@ export function parseMailboxEntry(input: MailboxEntryInput | unknown): MailboxEn
 }
 
 /**
- * Validates a local user's settings (U1, U2) and entries, applying defaults.
+ * Validates a local user's settings (`user.enabled`, `user.mayEditSettings`) and entries, applying defaults.
  *
  * @example
  * ```ts

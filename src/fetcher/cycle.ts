@@ -22,9 +22,9 @@ export interface CollectRequest {
 
 /** Why an entry was not collected in a cycle. */
 export type SkipReason =
-  /** U1 is off for the entry's user. */
+  /** `user.enabled` is off for the entry's user. */
   | 'user-disabled'
-  /** M8: the entry is disabled. */
+  /** `entry.enabled`: the entry is disabled. */
   | 'entry-disabled'
   /** The OAuth grant is gone; waiting for the user to grant permission again. */
   | 'needs-permission'
@@ -73,7 +73,7 @@ export interface CycleDeps {
 
 /**
  * One collection pass and its bookkeeping, for `MultiPopFetcher`: selects the entries, applies
- * the switches (U1, M8, needs-permission, back-off, quota), runs the sessions under the
+ * the switches (`user.enabled`, `entry.enabled`, needs-permission, back-off, quota), runs the sessions under the
  * concurrency limits, and hands each outcome to the {@link MailboxStatusBook}. Every mailbox is isolated:
  * `collect` rejects only for an unknown user or entry, never for a failing mailbox.
  *

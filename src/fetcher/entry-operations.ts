@@ -61,7 +61,7 @@ export interface EntryOperationsDeps {
 const IDENTITY_FIELDS = ['server', 'username', 'auth', 'oauthProvider'] as const;
 
 /**
- * The webmail-facing operations on entries (M9) and the OAuth grant pass-through, each
+ * The webmail-facing operations on entries  and the OAuth grant pass-through, each
  * behind the permission check of {@link assertPermitted}. Used by `MultiPopFetcher`.
  *
  * @example
@@ -145,7 +145,7 @@ export class EntryOperations {
     this.#d.log.info({ userId: location.userId, mailboxId: entryId }, 'mailbox entry removed');
   }
 
-  /** Enables or disables an entry (M8). */
+  /** Enables or disables an entry (`entry.enabled`). */
   async setEnabled(actor: Actor, entryId: string, enabled: boolean): Promise<EntryView> {
     if (typeof enabled !== 'boolean') {
       throw new MultiPopError('CONFIG_INVALID', 'Invalid mailbox entry: enabled must be true or false', {

@@ -36,7 +36,7 @@ export type FetcherState = 'idle' | 'started' | 'stopping' | 'stopped';
 
 /**
  * The facade a mail server embeds: it collects its users' external POP3 mailboxes into the
- * host's local queue on a schedule (T1–T5) or on demand, with bounded concurrency, per-mailbox
+ * host's local queue on a schedule (`settings.schedule`) or on demand, with bounded concurrency, per-mailbox
  * isolation and back-off, typed events and statistics, and the webmail-facing operations
  * (add, edit, enable, remove entries; grant OAuth permission) with their permission checks.
  *
@@ -180,8 +180,8 @@ export class MultiPopFetcher {
   }
 
   /**
-   * Arms the schedule from the directory's settings (S6): the interval timer for `interval`
-   * (T5), or the triggers `onRemoteMailProcessed` (T1/T2) and `onUserCheckedMail` (T3/T4).
+   * Arms the schedule from the directory's settings (`settings.schedule`): the interval timer for `interval`
+   * (`interval`), or the triggers `onRemoteMailProcessed` (`remote-cycle`/`remote-cycle` with `everyNth`) and `onUserCheckedMail` (`on-user-check`/`on-user-check` limits).
    * Calling it again while started re-reads the schedule (same as {@link reload}).
    *
    * @example
@@ -252,7 +252,7 @@ export class MultiPopFetcher {
   }
 
   /**
-   * T1/T2: the host calls this each time its own remote-mail cycle runs; every `everyNth`
+   * `remote-cycle`/`remote-cycle` with `everyNth`: the host calls this each time its own remote-mail cycle runs; every `everyNth`
    * call (per `settings.schedule`) collects everyone's mailboxes. Does nothing unless the
    * fetcher is started and the schedule mode is `remote-cycle`.
    *
@@ -274,7 +274,7 @@ export class MultiPopFetcher {
   }
 
   /**
-   * T3/T4: the host calls this when a user checks local mail (POP3, IMAP, webmail login); the
+   * `on-user-check`/`on-user-check` limits: the host calls this when a user checks local mail (POP3, IMAP, webmail login); the
    * user's entries are collected unless that user was collected `maxPerHour` times in the last
    * hour (sliding window) or less than `minMinutesBetween` minutes ago. New MultiPOP mail then
    * shows up at the user's next check. Does nothing unless started in `on-user-check` mode.
@@ -298,9 +298,9 @@ export class MultiPopFetcher {
   }
 
   /**
-   * T5 "collect now": collects one entry, one user's entries, or everyone's, and resolves
-   * with a summary per entry once all sessions are done. Honours S1 (MultiPOP off → `[]`),
-   * U1, M8, needs-permission and over-quota; back-off too unless `force` is set.
+   * `interval` "collect now": collects one entry, one user's entries, or everyone's, and resolves
+   * with a summary per entry once all sessions are done. Honours `settings.enabled` (MultiPOP off → `[]`),
+   * `user.enabled`, `entry.enabled`, needs-permission and over-quota; back-off too unless `force` is set.
    *
    * A failing mailbox never stops the others: its typed error is in its summary.
    *
@@ -340,9 +340,9 @@ export class MultiPopFetcher {
   // ————— webmail-facing operations —————
 
   /**
-   * Adds a remote mailbox entry for `userId` (M9). The input is validated (`parseMailboxEntry`);
+   * Adds a remote mailbox entry for `userId` . The input is validated (`parseMailboxEntry`);
    * an id is generated (`crypto.randomUUID()`) when none is given and never changes after.
-   * A user may add only their own entries and only with S1, U1 and U2; the administrator always.
+   * A user may add only their own entries and only with `settings.enabled`, `user.enabled` and `user.mayEditSettings`; the administrator always.
    *
    * @example
    * ```ts
@@ -359,7 +359,7 @@ export class MultiPopFetcher {
   }
 
   /**
-   * Edits an entry (M9): the patch is merged into the stored entry and validated. A patch
+   * Edits an entry : the patch is merged into the stored entry and validated. A patch
    * without `password` keeps the stored one (webmail never sees it). Editing clears a pending
    * back-off, so the corrected entry is tried at the next cycle.
    *
@@ -388,7 +388,7 @@ export class MultiPopFetcher {
   }
 
   /**
-   * Enables or disables an entry (M8).
+   * Enables or disables an entry (`entry.enabled`).
    *
    * @example
    * ```ts
@@ -402,7 +402,7 @@ export class MultiPopFetcher {
 
   /**
    * A user's entries with their status, never with passwords. A user may list their own
-   * entries with S1 and U1 (U2 is not needed to look, nor to grant OAuth permission).
+   * entries with `settings.enabled` and `user.enabled` (`user.mayEditSettings` is not needed to look, nor to grant OAuth permission).
    *
    * @example
    * ```ts
@@ -418,7 +418,7 @@ export class MultiPopFetcher {
   /**
    * Starts "Grant permission" for an OAuth entry: returns what the OAuth service returns
    * (the authorization URL to send the browser to). A user may grant for their own entries
-   * with S1 and U1.
+   * with `settings.enabled` and `user.enabled`.
    *
    * @example
    * ```ts

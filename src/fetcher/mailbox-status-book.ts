@@ -49,7 +49,7 @@ export class MailboxStatusBook {
     this.#loginDelays.delete(mailboxId);
   }
 
-  /** Records a successful session: status, the activity log line (S8), `mailbox:recovered`. */
+  /** Records a successful session: status, the activity log line (`settings.logActivity`), `mailbox:recovered`. */
   async recordSuccess(
     userId: string,
     entry: MailboxEntry,

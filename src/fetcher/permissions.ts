@@ -17,9 +17,9 @@ export type Actor = { role: 'admin' } | { role: 'user'; userId: string };
 
 /** What an operation needs from a user actor. */
 export type PermissionLevel =
-  /** Add, edit, remove, enable/disable entries: S1 && U1 && U2. */
+  /** Add, edit, remove, enable/disable entries: `settings.enabled` && `user.enabled` && `user.mayEditSettings`. */
   | 'edit'
-  /** See own entries and grant OAuth permission for them: S1 && U1 (U2 not needed). */
+  /** See own entries and grant OAuth permission for them: `settings.enabled` && `user.enabled` (`user.mayEditSettings` not needed). */
   | 'grant';
 
 /** Why an actor was refused (in the error's context as `reason`). */
@@ -33,12 +33,12 @@ export type DenialReason =
 /**
  * Checks that `actor` may act on entries of `ownerId` at `level`; throws `PERMISSION_DENIED`
  * otherwise. The administrator may always. A user may act only on their own entries, only
- * while MultiPOP is on (S1) and on for them (U1), and for `edit` only with U2.
+ * while MultiPOP is on (`settings.enabled`) and on for them (`user.enabled`), and for `edit` only with `user.mayEditSettings`.
  *
- * Granting needs no U2 on purpose: U2 guards the *settings* (which servers, which logon).
+ * Granting needs no `user.mayEditSettings` on purpose: `user.mayEditSettings` guards the *settings* (which servers, which logon).
  * Granting OAuth permission changes no setting; it lets an entry the administrator set up
- * work, and only the user can do it (it is their Google or Microsoft account). Requiring U2
- * would leave administrator-created OAuth entries of users without U2 unusable.
+ * work, and only the user can do it (it is their Google or Microsoft account). Requiring `user.mayEditSettings`
+ * would leave administrator-created OAuth entries of users without `user.mayEditSettings` unusable.
  *
  * @example
  * ```ts

@@ -5,14 +5,14 @@ import type { MailboxSummary } from './cycle.js';
 const HOUR_MS = 3_600_000;
 const MINUTE_MS = 60_000;
 
-/** The T4 limits of the `on-user-check` schedule. */
+/** The `on-user-check` limits limits of the `on-user-check` schedule. */
 export type UserCheckLimits = Pick<
   Extract<Schedule, { mode: 'on-user-check' }>,
   'maxPerHour' | 'minMinutesBetween'
 >;
 
 /**
- * T3/T4: decides whether a user's mail check may trigger a collection, per user: at most
+ * `on-user-check`/`on-user-check` limits: decides whether a user's mail check may trigger a collection, per user: at most
  * `maxPerHour` collections in any sliding hour (0 = no limit) and at least
  * `minMinutesBetween` minutes after the previous one (0 = no minimum).
  *
@@ -57,8 +57,8 @@ export class UserCheckLimiter {
 }
 
 /**
- * T1/T2: counts the host's remote-mail cycles; every `everyNth` one triggers a collection
- * (`everyNth: 1` is T1, every cycle).
+ * `remote-cycle`/`remote-cycle` with `everyNth`: counts the host's remote-mail cycles; every `everyNth` one triggers a collection
+ * (`everyNth: 1` is `remote-cycle`, every cycle).
  *
  * @example
  * ```ts
@@ -134,7 +134,7 @@ export interface IntervalScheduleDeps {
 }
 
 /**
- * T5: the `interval` schedule. Arms a timer from the settings; each tick re-reads the
+ * `interval`: the `interval` schedule. Arms a timer from the settings; each tick re-reads the
  * settings, re-arms with the current period (or stops when the mode changed), then collects.
  * A directory that cannot be read keeps the previous period, so the schedule survives an
  * outage of the host's store.

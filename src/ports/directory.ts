@@ -10,12 +10,12 @@ export interface EntryLocation {
 }
 
 /**
- * The mailbox directory: the server-wide settings, the users (U1, U2) and their remote
+ * The mailbox directory: the server-wide settings, the users (`user.enabled`, `user.mayEditSettings`) and their remote
  * mailbox entries. A host with its own account database implements this port; the library
  * ships an in-memory and an SQLite implementation. Values passed in are already validated.
  */
 export interface MailboxDirectory {
-  /** The server-wide settings (S1–S8), with defaults applied. */
+  /** The server-wide settings, with defaults applied. */
   getSettings(): Promise<ServerSettings>;
   /** Replaces the server-wide settings. */
   setSettings(settings: ServerSettings): Promise<void>;

@@ -1,7 +1,7 @@
 /** What the library remembers about one remote message (by UIDL) of one mailbox entry. */
 export interface LedgerRecord {
   uidl: string;
-  /** When the message was first collected (ms since epoch); the M6 day count starts here. */
+  /** When the message was first collected (ms since epoch); the `entry.deleteAfterDays` day count starts here. */
   firstSeen: number;
   /** True once the local queue accepted the message. */
   collected: boolean;

@@ -2,7 +2,7 @@
  * A clock a test moves by hand. Everything in multipop that needs the time takes a
  * `now: () => number` option (the fetcher, sessions, the OAuth service) and never reads
  * `Date.now()` behind its back, so a test can pass `clock.now` and step through days of
- * back-off or an M6 "delete after N days" policy without waiting and without mocking globals.
+ * back-off or an `entry.deleteAfterDays` "delete after N days" policy without waiting and without mocking globals.
  *
  * It does not drive timers: the fetcher's `interval` schedule still uses real (unref'd) timers.
  * Tests of the schedule call the triggers (`collectNow`, `onRemoteMailProcessed`,

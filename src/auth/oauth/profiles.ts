@@ -14,7 +14,7 @@ export type ClientAuthMethod = 'client_secret_post' | 'client_secret_basic';
 
 /**
  * Everything needed to run the authorization-code flow and the SASL login for one provider:
- * built from the administrator's app settings (S3–S5) by {@link gmailOAuth},
+ * built from the administrator's app settings (`settings.oauth`) by {@link gmailOAuth},
  * {@link microsoftOAuth} or {@link genericOAuth}.
  */
 export interface OAuthProfile {
@@ -22,7 +22,7 @@ export interface OAuthProfile {
   readonly clientId: string;
   readonly clientSecret: string;
   readonly clientAuthMethod: ClientAuthMethod;
-  /** Redirect URI by webmail domain (S5). */
+  /** Redirect URI by webmail domain (`redirectUris`). */
   readonly redirectUris: Readonly<Record<string, string>>;
   readonly scopes: readonly string[];
   /** Extra authorization-request parameters (`access_type`, `prompt`, …). */

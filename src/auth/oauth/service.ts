@@ -38,7 +38,7 @@ export interface OAuthServiceOptions {
    */
   directory: MailboxDirectory;
   /**
-   * The server settings holding the OAuth apps (S3–S5); read at every use.
+   * The server settings holding the OAuth apps (`settings.oauth`); read at every use.
    * @default () => directory.getSettings()
    * @example
    * ```ts

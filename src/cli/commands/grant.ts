@@ -11,7 +11,7 @@ export interface GrantOptions {
   config: string;
   userId: string;
   mailboxId: string;
-  /** The sign-in domain whose redirect URI is used (S5). */
+  /** The sign-in domain whose redirect URI is used (`redirectUris`). */
   domain: string;
   timeoutSeconds: number;
   out: ProgressOutput;
