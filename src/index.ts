@@ -46,7 +46,13 @@ export {
   type PasswordAuthOptions,
   passwordAuth,
 } from './auth/index.js';
-export type { CollectorEvents, ConnectionTuning, EventMailbox, SessionResult } from './collect/index.js';
+export type {
+  CollectorEvents,
+  ConnectionTuning,
+  EventMailbox,
+  IdentityResolution,
+  SessionResult,
+} from './collect/index.js';
 // Configuration.
 export {
   type MailboxEntry,

@@ -16,6 +16,7 @@ const commands = {
   demo: () => import('./commands/demo.js'),
   grant: () => import('./commands/grant.js'),
   keygen: () => import('./commands/keygen.js'),
+  resolveIdentity: () => import('./commands/resolve-identity.js'),
   status: () => import('./commands/status.js'),
 };
 
@@ -113,6 +114,29 @@ export function buildProgram(run: (code: Promise<number> | number) => void): Com
         ),
       ),
     );
+
+  program
+    .command('resolve-identity')
+    .description('resolve a mailbox paused with IDENTITY_UNCERTAIN (its server changed most UIDLs)')
+    .argument('<entry>', 'mailbox entry id')
+    .requiredOption('-c, --config <file>', 'configuration file')
+    .option('--rekey-matching', 're-key messages confirmed by size and header; collect the rest as new')
+    .option('--collect-as-new', 'collect every message under an unknown UIDL as new (may deliver some twice)')
+    .action((mailboxId: string, o: { config: string; rekeyMatching?: boolean; collectAsNew?: boolean }) => {
+      if (o.rekeyMatching === o.collectAsNew) {
+        process.stderr.write('multipop: give exactly one of --rekey-matching and --collect-as-new\n');
+        run(ExitCode.USAGE);
+        return;
+      }
+      const resolution = o.rekeyMatching ? 'rekey-matching' : 'collect-as-new';
+      run(
+        commands
+          .resolveIdentity()
+          .then(({ resolveIdentityCommand }) =>
+            resolveIdentityCommand({ config: o.config, mailboxId, resolution, out }),
+          ),
+      );
+    });
 
   program
     .command('check-config')

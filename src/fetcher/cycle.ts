@@ -1,5 +1,6 @@
 import type { AuthProvider } from '../auth/provider.js';
 import type { CollectorEventSink } from '../collect/events.js';
+import type { IdentityResolution } from '../collect/identity.js';
 import type { ConnectionTuning, SessionOptions, SessionResult } from '../collect/session-api.js';
 import { type MailboxEntry, parseServer, type ServerSettings, type UserSettings } from '../config/index.js';
 import { MultiPopError, toMultiPopError } from '../errors/index.js';
@@ -16,8 +17,17 @@ export interface CollectRequest {
   userId?: string;
   /** Only this entry. */
   mailboxId?: string;
-  /** Ignore the back-off (and a server-requested pause) of failing mailboxes. @default false */
+  /**
+   * Ignore the back-off (and a server-requested pause) of failing mailboxes, and the pause of a
+   * mailbox whose identity is uncertain (it then fails again the same way unless resolved).
+   * @default false
+   */
   force?: boolean;
+  /**
+   * For a mailbox paused with `IDENTITY_UNCERTAIN`: how to resolve it in this session. Meant for
+   * `MultiPopFetcher.resolveIdentity`, which checks that an administrator asks.
+   */
+  identityResolution?: IdentityResolution;
 }
 
 /** Why an entry was not collected in a cycle. */
@@ -33,7 +43,9 @@ export type SkipReason =
   /** The host reported the user's mailbox over quota. */
   | 'over-quota'
   /** stop() was called before the session began. */
-  | 'stopping';
+  | 'stopping'
+  /** The last session found a mass change of UIDLs it could not confirm: waiting for an administrator. */
+  | 'identity-uncertain';
 
 /** What happened to one mailbox entry in a `collectNow` (or scheduled) cycle. */
 export interface MailboxSummary {
@@ -109,7 +121,7 @@ export class CollectionCycle {
     const settings = knownSettings ?? (await this.#d.directory.getSettings());
     if (!settings.enabled) return [];
     const users = await this.#selectUsers(request);
-    const perUser = users.map((user) => this.#collectUser(user, settings, request.force === true));
+    const perUser = users.map((user) => this.#collectUser(user, settings, request));
     return (await Promise.all(perUser)).flat();
   }
 
@@ -135,7 +147,7 @@ export class CollectionCycle {
   async #collectUser(
     user: UserSettings,
     settings: ServerSettings,
-    force: boolean,
+    request: CollectRequest,
   ): Promise<MailboxSummary[]> {
     const skip = (entry: MailboxEntry, skipped: SkipReason): MailboxSummary => ({
       mailboxId: entry.id,
@@ -160,7 +172,7 @@ export class CollectionCycle {
     }
     if (overQuota) return [...disabled, ...(await this.#overQuota(user, enabled))];
 
-    const runs = enabled.map((entry) => this.#collectEntry(user.id, entry, settings, force));
+    const runs = enabled.map((entry) => this.#collectEntry(user.id, entry, settings, request));
     return [...disabled, ...(await Promise.all(runs))];
   }
 
@@ -193,8 +205,9 @@ export class CollectionCycle {
     userId: string,
     entry: MailboxEntry,
     settings: ServerSettings,
-    force: boolean,
+    request: CollectRequest,
   ): Promise<MailboxSummary> {
+    const force = request.force === true;
     let key: string;
     let host: string;
     try {
@@ -204,6 +217,8 @@ export class CollectionCycle {
       const status = await this.#d.ledger.loadStatus(entry.id);
       if (status?.needsPermission)
         return { mailboxId: entry.id, userId, ok: false, skipped: 'needs-permission' };
+      if (!force && isIdentityPaused(status))
+        return { mailboxId: entry.id, userId, ok: false, skipped: 'identity-uncertain' };
       if (!force && !isDue(status, this.#d.now()))
         return { mailboxId: entry.id, userId, ok: false, skipped: 'backoff' };
     } catch (err) {
@@ -213,7 +228,7 @@ export class CollectionCycle {
       return { mailboxId: entry.id, userId, ok: false, error };
     }
     const { promise, joined } = this.#locks.run(key, entry.id, () =>
-      this.#slots.run(host, () => this.#runOne(userId, entry, settings, host)),
+      this.#slots.run(host, () => this.#runOne(userId, entry, settings, host, request.identityResolution)),
     );
     const summary = await promise;
     return joined ? { ...summary, joined: true } : summary;
@@ -225,6 +240,7 @@ export class CollectionCycle {
     entry: MailboxEntry,
     settings: ServerSettings,
     host: string,
+    identityResolution: IdentityResolution | undefined,
   ): Promise<MailboxSummary> {
     const signal = this.#d.signal();
     if (signal.aborted) return { mailboxId: entry.id, userId, ok: false, skipped: 'stopping' };
@@ -233,6 +249,7 @@ export class CollectionCycle {
     try {
       const auth = this.#d.authFor(userId, entry);
       const result = await this.#d.runSession({
+        ...(identityResolution ? { identityResolution } : {}),
         userId,
         entry,
         settings,
@@ -261,4 +278,13 @@ export class CollectionCycle {
     if (tuning === undefined) return {};
     return { connection: typeof tuning === 'function' ? tuning(entry) : tuning };
   }
+}
+
+/**
+ * Whether the mailbox is paused because its last session ended with `IDENTITY_UNCERTAIN` (and no
+ * session succeeded since): the schedule leaves it alone until an administrator resolves it.
+ */
+export function isIdentityPaused(status: MailboxStatus | undefined): boolean {
+  if (status?.lastErrorCode !== 'IDENTITY_UNCERTAIN') return false;
+  return status.lastSuccessAt === undefined || (status.lastErrorAt ?? 0) >= status.lastSuccessAt;
 }

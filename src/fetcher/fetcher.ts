@@ -2,6 +2,7 @@ import type { OAuthEvent } from '../auth/oauth/events.js';
 import type { BeginGrantResult, CompleteGrantResult } from '../auth/oauth/grant-flow.js';
 import { OAuthService } from '../auth/oauth/service.js';
 import type { CollectorEventName, CollectorEventSink, CollectorEvents } from '../collect/events.js';
+import type { IdentityResolution } from '../collect/identity.js';
 import { runSession } from '../collect/session.js';
 import type { MailboxEntryInput } from '../config/index.js';
 import { MultiPopError } from '../errors/index.js';
@@ -316,6 +317,39 @@ export class MultiPopFetcher {
       return Promise.reject(new MultiPopError('ABORTED', 'The fetcher is stopped; call start() first'));
     }
     return this.#track(this.#cycle.collect(request));
+  }
+
+  /**
+   * Resolves a mailbox paused with `IDENTITY_UNCERTAIN` (the server changed most of its UIDLs and
+   * not every message could be confirmed by size and header fingerprint): runs one session of the
+   * entry now, which applies `resolution` — `'rekey-matching'` re-keys what matches and collects
+   * the rest as new, `'collect-as-new'` collects every message under an unknown UIDL as new (some
+   * may be delivered a second time). Administrators only.
+   *
+   * @example
+   * ```ts
+   * const summary = await fetcher.resolveIdentity({ role: 'admin' }, 'ann-gmx', 'rekey-matching');
+   * if (!summary.ok) console.warn(summary.error?.code);
+   * ```
+   * @throws MultiPopError `PERMISSION_DENIED` for a user actor, `NOT_FOUND`, `ABORTED` after stop()
+   */
+  async resolveIdentity(
+    actor: Actor,
+    mailboxId: string,
+    resolution: IdentityResolution,
+  ): Promise<MailboxSummary> {
+    if (actor.role !== 'admin')
+      throw new MultiPopError('PERMISSION_DENIED', 'Only an administrator may resolve a mailbox identity', {
+        mailboxId,
+        reason: 'admin-only',
+      });
+    if (resolution !== 'rekey-matching' && resolution !== 'collect-as-new')
+      throw new MultiPopError('CONFIG_INVALID', 'resolution must be rekey-matching or collect-as-new', {
+        field: 'resolution',
+      });
+    const [summary] = await this.collectNow({ mailboxId, force: true, identityResolution: resolution });
+    if (!summary) throw new MultiPopError('NOT_FOUND', 'The entry was not collected', { mailboxId });
+    return summary;
   }
 
   // ————— statistics —————

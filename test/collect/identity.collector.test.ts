@@ -258,5 +258,17 @@ describe('identity and deletion: nothing is deleted unread', () => {
     expect(paused.error?.context).toMatchObject({ known: 12, lost: 12, unconfirmed: 12 });
     expect(await c.ledger.load('ann-remote')).toEqual(before);
     expect(c.delivered()).toHaveLength(12);
+
+    // Paused: the schedule leaves it alone; only an administrator resolves it.
+    c.clock.advance(DAY);
+    expect((await c.fetcher.collectNow())[0]?.skipped).toBe('identity-uncertain');
+    await expect(
+      c.fetcher.resolveIdentity({ role: 'user', userId: 'ann@example.com' }, 'ann-remote', 'collect-as-new'),
+    ).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+    const resolved = await c.fetcher.resolveIdentity({ role: 'admin' }, 'ann-remote', 'collect-as-new');
+    expect(resolved).toMatchObject({ ok: true, result: { collected: 12 } });
+    expect(c.delivered()).toHaveLength(24); // what the administrator chose
+    c.clock.advance(DAY);
+    expect((await c.fetcher.collectNow())[0]).toMatchObject({ ok: true, result: { collected: 0 } });
   });
 });
