@@ -5,7 +5,7 @@ import type { ConnectionTuning, SessionOptions, SessionResult } from '../collect
 import { type MailboxEntry, parseServer, type ServerSettings, type UserSettings } from '../config/index.js';
 import { MultiPopError, toMultiPopError } from '../errors/index.js';
 import type { Log } from '../log/index.js';
-import type { CollectionLedger, LocalQueue, MailboxDirectory } from '../ports/index.js';
+import type { CollectionLedger, LocalQueue, MailboxDirectory, MailboxStatus } from '../ports/index.js';
 import { MailboxLocks, remoteMailboxKey, SessionSlots } from './concurrency.js';
 import { isDue } from './mailbox-status.js';
 import type { MailboxStatusBook } from './mailbox-status-book.js';
