@@ -41,6 +41,12 @@ const FRIENDLY: Record<ErrorCode, string> = {
   OAUTH_PROVIDER_ERROR: 'The sign-in service reported an error. Please try again later.',
   OAUTH_NOT_CONFIGURED:
     'Sign-in with this provider is not set up on this server yet. Please ask your administrator.',
+  OAUTH_ACCOUNT_MISMATCH:
+    'You signed in with a different account than this mailbox, so nothing was saved. Please grant permission again and sign in with the mailbox’s own account.',
+  OAUTH_APP_REJECTED:
+    'The sign-in service does not accept this server’s app settings. Please ask your administrator to check them; collection is paused until then.',
+  OAUTH_TOKEN_REFUSED:
+    'Permission is granted, but the mailbox does not allow POP access. Turn POP on in the mailbox’s settings (Gmail: “Forwarding and POP/IMAP”), or ask its administrator to enable POP. Granting permission again will not help.',
   QUEUE_REJECTED: 'Your mail could not be delivered locally right now; it stays on the remote server.',
   STORE_ERROR: 'Your settings could not be read or saved right now. Please try again later.',
   STORE_KEY_INVALID: 'Your settings could not be read. Please ask your administrator.',
@@ -82,7 +88,19 @@ export function friendlyError(err: unknown): string {
   if (!isMultiPopError(err)) return 'Something went wrong. Please try again later.';
   const base = FRIENDLY[err.code] ?? 'Something went wrong. Please try again later.';
   if (err.code === 'CONFIG_INVALID') return `${base}${fieldHint(err)}`;
+  if (err.code === 'OAUTH_ACCOUNT_MISMATCH') return accountMismatch(err) ?? base;
   return base;
+}
+
+/** Names both accounts, so the user sees which one to pick at the provider next time. */
+function accountMismatch(err: MultiPopError): string | undefined {
+  const signedInAs = err.context['signedInAs'];
+  const expected = err.context['expected'];
+  if (typeof signedInAs !== 'string') return undefined;
+  if (typeof expected !== 'string') {
+    return `You signed in as ${signedInAs}, which this server does not accept for this mailbox, so nothing was saved.`;
+  }
+  return `You signed in as ${signedInAs}, but this mailbox is ${expected}, so nothing was saved. Please grant permission again and sign in as ${expected}.`;
 }
 
 /** " Check: Server, Password." from the validation issues (field names only, never values). */

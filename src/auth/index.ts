@@ -12,6 +12,7 @@ export {
   type BeginGrantResult,
   type CompleteGrantResult,
   DEFAULT_GRANT_TTL_MS,
+  type GrantCompleter,
   redirectUriFor,
 } from './oauth/grant-flow.js';
 export { DEFAULT_OAUTH_TIMEOUT_MS, type OAuthFetch, type OAuthHttpOptions } from './oauth/http.js';
@@ -22,6 +23,7 @@ export {
   gmailOAuth,
   MICROSOFT_OAUTH,
   microsoftOAuth,
+  type OAuthIdentityCheck,
   type OAuthProfile,
   type OAuthProfileOverrides,
   type OAuthSaslForm,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { oauthUrlProblem } from './loopback.js';
 import { inferOAuthProvider, serverAddressProblem } from './server-address.js';
 
 /** A value sent on a POP3 command line must never carry a line break (command injection). */
@@ -16,7 +17,16 @@ const kilobytes = z
   .int()
   .min(0, 'must be 0 (no limit) or a positive size in KB')
   .max(100 * 1024 * 1024);
-const httpsOrLoopbackUrl = z.url({ protocol: /^https?$/ });
+const httpsOrLoopbackUrl = z.url({ protocol: /^https?$/ }).check((ctx) => {
+  const problem = oauthUrlProblem(ctx.value);
+  if (problem) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value });
+});
+
+/**
+ * Control characters (C0 and DEL) in an OAuth user name would end a field of the SASL string
+ * (XOAUTH2 separates its fields with \x01): `ann\x01auth=Bearer …` would inject a field.
+ */
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
 // ————— the OAuth apps (`settings.oauth`) —————
 
@@ -62,6 +72,15 @@ export const genericAppSchema = z
     tokenEndpointAuthMethod: z.enum(['client_secret_post', 'client_secret_basic']).optional(),
     /** Extra authorization-request parameters (e.g. `access_type: 'offline'`). */
     extraAuthorizationParams: z.record(z.string(), z.string()).default({}),
+    /**
+     * The OpenID Connect ID token claim that names the mailbox (`email`, `preferred_username`);
+     * when given, the account that consents must be the entry's user name. Without it the
+     * consenting account is not checked.
+     */
+    identityClaim: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be a claim name')
+      .optional(),
   })
   .refine(
     (app) =>
@@ -177,7 +196,7 @@ export const mailboxEntrySchema = z
     /** `entry.tls`: explicit TLS mode; otherwise 995 → implicit, else STARTTLS. */
     tls: z.enum(['implicit', 'starttls', 'none']).optional(),
     /** `entry.username`: the logon name. */
-    username: lineSafe('user name').pipe(z.string().min(1, 'user name is required').max(512)),
+    username: lineSafe('user name').pipe(z.string().max(512)),
     /** `entry.password`: the POP3 or APOP password (not with OAuth). */
     password: lineSafe('password').pipe(z.string().max(1024)).optional(),
     /** `entry.auth`: `password` (USER/PASS or SASL PLAIN), `apop`, or `oauth`. */
@@ -194,6 +213,17 @@ export const mailboxEntrySchema = z
     enabled: z.boolean().default(true),
   })
   .superRefine((entry, ctx) => {
+    // An OAuth entry may leave it empty: the grant fills in the account that consented.
+    if (entry.auth !== 'oauth' && entry.username.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['username'], message: 'user name is required' });
+    }
+    if (entry.auth === 'oauth' && CONTROL_CHARACTERS.test(entry.username)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['username'],
+        message: 'user name must not contain control characters (they would end a SASL field)',
+      });
+    }
     if (entry.auth !== 'oauth' && (entry.password === undefined || entry.password.length === 0)) {
       ctx.addIssue({
         code: 'custom',

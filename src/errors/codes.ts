@@ -41,6 +41,9 @@ export const ErrorCodes = {
   OAUTH_ACCESS_DENIED: 'OAUTH_ACCESS_DENIED',
   OAUTH_PROVIDER_ERROR: 'OAUTH_PROVIDER_ERROR',
   OAUTH_NOT_CONFIGURED: 'OAUTH_NOT_CONFIGURED',
+  OAUTH_ACCOUNT_MISMATCH: 'OAUTH_ACCOUNT_MISMATCH',
+  OAUTH_APP_REJECTED: 'OAUTH_APP_REJECTED',
+  OAUTH_TOKEN_REFUSED: 'OAUTH_TOKEN_REFUSED',
   // stores and queue
   QUEUE_REJECTED: 'QUEUE_REJECTED',
   STORE_ERROR: 'STORE_ERROR',
@@ -99,6 +102,12 @@ export const errorCodeDescriptions: Readonly<Record<ErrorCode, string>> = {
   OAUTH_ACCESS_DENIED: 'The user declined the permission request at the provider.',
   OAUTH_PROVIDER_ERROR: 'The authorization server answered with an error or an invalid response.',
   OAUTH_NOT_CONFIGURED: 'No OAuth app (client id and secret) is configured for this provider or domain.',
+  OAUTH_ACCOUNT_MISMATCH:
+    "Permission was granted with another account than the entry's user name (context.signedInAs names it); nothing was stored.",
+  OAUTH_APP_REJECTED:
+    'The token endpoint refused the OAuth app itself (invalid_client, unauthorized_client, invalid_scope, …): a configuration error, not retried quickly.',
+  OAUTH_TOKEN_REFUSED:
+    'The POP3 server refused a freshly issued, valid access token: POP access is off for the mailbox, or it is not the account that consented.',
   QUEUE_REJECTED: 'The local queue did not accept the message; it stays on the remote server.',
   STORE_ERROR: 'A store (ledger, directory, token store) failed to read or write.',
   STORE_KEY_INVALID: 'The encryption key does not match the stored data (wrong key or tampered data).',

@@ -31,6 +31,13 @@ export interface BackoffOptions {
   random?: () => number;
 }
 
+/**
+ * Failures that retrying soon cannot fix — the OAuth app refused by the provider, a valid
+ * token refused by the POP3 server: retried at the longest delay only, so a fix applies
+ * within that time without hammering the provider meanwhile.
+ */
+const NEEDS_A_PERSON: ReadonlySet<string> = new Set(['OAUTH_APP_REJECTED', 'OAUTH_TOKEN_REFUSED']);
+
 /** {@link BackoffOptions} with every default applied. */
 export type BackoffPolicy = Required<BackoffOptions>;
 
@@ -44,7 +51,8 @@ export const defaultBackoff: BackoffPolicy = Object.freeze({
 /**
  * The delay before the next attempt after `consecutiveFailures` failures in a row (≥ 1).
  *
- * Exponential with "equal jitter": the nominal delay `min(max, base · 2^(n−1))` is spread over
+ * Exponential with "equal jitter": the nominal delay `min(max, base · 2^(n−1))` (`max` from the
+ * first failure for `OAUTH_APP_REJECTED` and `OAUTH_TOKEN_REFUSED`) is spread over
  * its upper half, so many mailboxes that failed together (a host's network outage) do not all
  * come back in the same second, and none comes back sooner than half the nominal delay.
  *
@@ -65,8 +73,11 @@ export function failureDelayMs(
   knownLoginDelaySeconds?: number,
 ): number {
   const n = Math.max(1, consecutiveFailures);
-  // 2^(n-1) overflows to Infinity for huge n; min() keeps the result finite.
-  const nominal = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.min(n - 1, 1023));
+  // 2^(n-1) overflows to Infinity for huge n; min() keeps the result finite. A configuration
+  // problem that only a person can fix waits the longest delay from the start.
+  const nominal = NEEDS_A_PERSON.has(error.code)
+    ? policy.maxMs
+    : Math.min(policy.maxMs, policy.baseMs * 2 ** Math.min(n - 1, 1023));
   const random = clamp01(policy.random());
   const jittered = Math.round(nominal / 2 + (nominal / 2) * random);
   return Math.max(jittered, serverDelayMs(error, knownLoginDelaySeconds));

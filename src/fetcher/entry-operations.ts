@@ -178,23 +178,29 @@ export class EntryOperations {
       userId: location.userId,
       mailboxId: location.entry.id,
       domain: input.domain,
+      // Bound to whoever clicked: only the same session may complete it.
+      startedBy: actor.role === 'admin' ? { role: 'admin' } : { role: 'user', userId: actor.userId },
     });
   }
 
-  /** Completes "Grant permission"; clears needs-permission and back-off of the entry. */
+  /**
+   * Completes "Grant permission" in the session that started it (an administrator cannot
+   * complete a user's grant, nor a user an administrator's); clears needs-permission and
+   * back-off of the entry.
+   */
   async completeGrant(actor: Actor, callback: GrantCallback): Promise<CompleteGrantResult> {
     const service = this.#service();
     if (actor?.role === 'admin') {
-      const granted = await service.completeGrant(callback);
+      const granted = await service.completeGrant(callback, { role: 'admin' });
       await this.markGranted(granted.mailboxId);
       return granted;
     }
     // The entry is known only once the service has resolved the state, which it binds to the
-    // user: check the user's own switches first, the service checks the binding.
+    // session that started it: check the user's own switches first, the service the binding.
     const settings = await this.#d.directory.getSettings();
     const userId = actor?.role === 'user' ? actor.userId : '';
     await this.#authorize(actor, userId, 'grant', settings);
-    const granted = await service.completeGrant(callback, { userId });
+    const granted = await service.completeGrant(callback, { role: 'user', userId });
     await this.markGranted(granted.mailboxId);
     return granted;
   }

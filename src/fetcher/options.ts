@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import type { OAuthCallbackInput } from '../auth/oauth/callback.js';
-import type { BeginGrantInput, BeginGrantResult, CompleteGrantResult } from '../auth/oauth/grant-flow.js';
+import type {
+  BeginGrantInput,
+  BeginGrantResult,
+  CompleteGrantResult,
+  GrantCompleter,
+} from '../auth/oauth/grant-flow.js';
 import type { OAuthServiceOptions } from '../auth/oauth/service.js';
 import type { AuthProvider } from '../auth/provider.js';
 import type { ConnectionTuning, SessionOptions, SessionResult } from '../collect/session-api.js';
@@ -19,7 +24,7 @@ export interface FetcherOAuthService {
   /** Starts "Grant permission": the authorization URL to send the browser to. */
   beginGrant(input: BeginGrantInput): Promise<BeginGrantResult>;
   /** Completes a grant with the provider's redirect back, storing the tokens. */
-  completeGrant(callback: OAuthCallbackInput, options?: { userId?: string }): Promise<CompleteGrantResult>;
+  completeGrant(callback: OAuthCallbackInput, completedBy: GrantCompleter): Promise<CompleteGrantResult>;
   /** The AuthProvider that logs an OAuth entry in with a fresh access token. */
   authProviderFor(entry: MailboxEntry): AuthProvider;
 }

@@ -16,4 +16,4 @@ export type {
   MessageSource,
   QueuedMessage,
 } from './local-queue.js';
-export type { OAuthTokenSet, PendingGrant, TokenStore } from './token-store.js';
+export type { GrantStarter, OAuthTokenSet, PendingGrant, TokenStore } from './token-store.js';

@@ -87,6 +87,20 @@ const MIGRATIONS: ReadonlyArray<(t: Tables) => string> = [
     ALTER TABLE ${t.ledger} ADD COLUMN size bigint;
     ALTER TABLE ${t.ledger} ADD COLUMN fingerprint text;
   `,
+  // 2 → 3: grants bound to who started them; OAuth refresh leases across workers.
+  (t) => `
+    -- JSON {"role":"user","userId":…} or {"role":"admin",…}; NULL (older rows): the owner.
+    ALTER TABLE ${t.grants} ADD COLUMN started_by text;
+    CREATE INDEX ON ${t.grants} (expires_at);
+
+    -- One row while a worker refreshes an entry's access token (ms since epoch, the callers'
+    -- clock as the TokenStore port defines it): the others wait for its result.
+    CREATE TABLE ${t.refreshLeases} (
+      mailbox_id text PRIMARY KEY,
+      holder text NOT NULL,
+      expires_at bigint NOT NULL
+    );
+  `,
 ];
 
 /**

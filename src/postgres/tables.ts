@@ -13,6 +13,7 @@ export interface Tables {
   readonly tokens: string;
   readonly grants: string;
   readonly leases: string;
+  readonly refreshLeases: string;
 }
 
 /**
@@ -42,5 +43,6 @@ export function tablesIn(schema: string): Tables {
     tokens: q('oauth_tokens'),
     grants: q('pending_grants'),
     leases: q('mailbox_leases'),
+    refreshLeases: q('oauth_refresh_leases'),
   };
 }

@@ -1,6 +1,7 @@
 import type { OAuthProviderName } from '../config/index.js';
 import type { SecretBox } from '../crypto/index.js';
 import type { OAuthTokenSet, PendingGrant, TokenStore } from '../ports/index.js';
+import { parseGrantStarter } from '../stores/grant-starter.js';
 import { hashGrantState, sealingContext } from '../stores/sealed-fields.js';
 import type { Db } from './db.js';
 import { guarded } from './guard.js';
@@ -22,15 +23,27 @@ interface GrantRow {
   provider: string;
   redirect_uri: string;
   expires_at: string;
+  started_by: string | null;
 }
 
 /**
- * The {@link TokenStore} over the `oauth_tokens` and `pending_grants` tables, sealed exactly as
- * in the SQLite store: access and refresh tokens and PKCE verifiers encrypted, a grant's
- * `state` stored only as a hash. `takePendingGrant` is one `DELETE … RETURNING`: a state works
- * once, whichever worker answers the callback.
+ * The {@link TokenStore} over the `oauth_tokens`, `pending_grants` and `oauth_refresh_leases`
+ * tables, sealed exactly as in the SQLite store: access and refresh tokens and PKCE verifiers
+ * encrypted, a grant's `state` stored only as a hash. `takePendingGrant` is one
+ * `DELETE … RETURNING`: a state works once, whichever worker answers the callback; a refresh
+ * lease is one conditional upsert; the conditional delete locks the row it compares.
  */
 export function postgresTokenStore(db: Db, t: Tables, box: SecretBox): TokenStore {
+  const toGrant = (state: string, row: GrantRow): PendingGrant => ({
+    state,
+    codeVerifier: box.open(row.code_verifier, sealingContext.grantVerifier(row.state_hash)),
+    userId: row.user_id,
+    mailboxId: row.mailbox_id,
+    provider: row.provider as OAuthProviderName,
+    redirectUri: row.redirect_uri,
+    expiresAt: Number(row.expires_at),
+    startedBy: parseGrantStarter(row.started_by, row.user_id),
+  });
   return {
     getTokens: (mailboxId) =>
       guarded('reading OAuth tokens', async () => {
@@ -77,11 +90,11 @@ export function postgresTokenStore(db: Db, t: Tables, box: SecretBox): TokenStor
       guarded('saving a pending grant', async () => {
         const stateHash = hashGrantState(grant.state);
         await db.query(
-          `INSERT INTO ${t.grants} (state_hash, code_verifier, user_id, mailbox_id, provider, redirect_uri, expires_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)
+          `INSERT INTO ${t.grants} (state_hash, code_verifier, user_id, mailbox_id, provider, redirect_uri, expires_at, started_by)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
            ON CONFLICT (state_hash) DO UPDATE SET code_verifier = excluded.code_verifier, user_id = excluded.user_id,
              mailbox_id = excluded.mailbox_id, provider = excluded.provider, redirect_uri = excluded.redirect_uri,
-             expires_at = excluded.expires_at`,
+             expires_at = excluded.expires_at, started_by = excluded.started_by`,
           [
             stateHash,
             box.seal(grant.codeVerifier, sealingContext.grantVerifier(stateHash)),
@@ -90,6 +103,7 @@ export function postgresTokenStore(db: Db, t: Tables, box: SecretBox): TokenStor
             grant.provider,
             grant.redirectUri,
             grant.expiresAt,
+            JSON.stringify(grant.startedBy),
           ],
         );
       }),
@@ -100,17 +114,53 @@ export function postgresTokenStore(db: Db, t: Tables, box: SecretBox): TokenStor
           [hashGrantState(state)],
         );
         const row = rows[0];
-        if (!row) return undefined;
-        const grant: PendingGrant = {
-          state,
-          codeVerifier: box.open(row.code_verifier, sealingContext.grantVerifier(row.state_hash)),
-          userId: row.user_id,
-          mailboxId: row.mailbox_id,
-          provider: row.provider as OAuthProviderName,
-          redirectUri: row.redirect_uri,
-          expiresAt: Number(row.expires_at),
-        };
-        return grant;
+        return row ? toGrant(state, row) : undefined;
+      }),
+    findPendingGrant: (state) =>
+      guarded('reading a pending grant', async () => {
+        const { rows } = await db.query<GrantRow>(`SELECT * FROM ${t.grants} WHERE state_hash = $1`, [
+          hashGrantState(state),
+        ]);
+        const row = rows[0];
+        return row ? toGrant(state, row) : undefined;
+      }),
+    purgeExpiredGrants: (now) =>
+      guarded('purging expired pending grants', async () => {
+        const { rowCount } = await db.query(`DELETE FROM ${t.grants} WHERE expires_at < $1`, [now]);
+        return rowCount ?? 0;
+      }),
+    deleteTokensIfRefreshToken: (mailboxId, refreshToken) =>
+      guarded('deleting OAuth tokens', () =>
+        // The refresh token is sealed with a random nonce: compare the opened value, row locked.
+        db.transaction(async (query) => {
+          const { rows } = await query<{ refresh_token: string | null }>(
+            `SELECT refresh_token FROM ${t.tokens} WHERE mailbox_id = $1 FOR UPDATE`,
+            [mailboxId],
+          );
+          const sealed = rows[0]?.refresh_token;
+          if (sealed == null) return false;
+          if (box.open(sealed, sealingContext.token(mailboxId, 'refresh')) !== refreshToken) return false;
+          await query(`DELETE FROM ${t.tokens} WHERE mailbox_id = $1`, [mailboxId]);
+          return true;
+        }),
+      ),
+    acquireRefreshLease: (mailboxId, holder, now, ttlMs) =>
+      guarded('taking a refresh lease', async () => {
+        const { rows } = await db.query(
+          `INSERT INTO ${t.refreshLeases} AS held (mailbox_id, holder, expires_at) VALUES ($1, $2, $3)
+           ON CONFLICT (mailbox_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+             WHERE held.holder = excluded.holder OR held.expires_at <= $4
+           RETURNING holder`,
+          [mailboxId, holder, now + ttlMs, now],
+        );
+        return rows.length > 0;
+      }),
+    releaseRefreshLease: (mailboxId, holder) =>
+      guarded('releasing a refresh lease', async () => {
+        await db.query(`DELETE FROM ${t.refreshLeases} WHERE mailbox_id = $1 AND holder = $2`, [
+          mailboxId,
+          holder,
+        ]);
       }),
   };
 }

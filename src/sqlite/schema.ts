@@ -82,6 +82,23 @@ const MIGRATIONS: ReadonlyArray<(db: SqliteDatabase) => void> = [
       ALTER TABLE ledger ADD COLUMN fingerprint TEXT;
     `);
   },
+  // 2 → 3: grants bound to who started them; refresh leases across processes.
+  (db) => {
+    db.exec(`
+      -- Who started a grant (JSON: {"role":"user","userId":…} or {"role":"admin",…}); a grant
+      -- from before this step has none and counts as started by its entry's owner.
+      ALTER TABLE pending_grants ADD COLUMN started_by TEXT;
+      CREATE INDEX pending_grants_by_expiry ON pending_grants (expires_at);
+
+      -- One row while a process refreshes an entry's token: the others wait for its result
+      -- instead of presenting the same refresh token twice (rotation + reuse detection).
+      CREATE TABLE oauth_refresh_leases (
+        mailbox_id TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `);
+  },
 ];
 
 /**

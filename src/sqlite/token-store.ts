@@ -1,6 +1,7 @@
 import type { OAuthProviderName } from '../config/index.js';
 import type { SecretBox } from '../crypto/index.js';
 import type { OAuthTokenSet, PendingGrant, TokenStore } from '../ports/index.js';
+import { parseGrantStarter } from '../stores/grant-starter.js';
 import { hashGrantState as hashState, sealingContext } from '../stores/sealed-fields.js';
 import type { SqliteDatabase } from './driver.js';
 import { guarded } from './guard.js';
@@ -22,13 +23,20 @@ interface GrantRow {
   provider: string;
   redirect_uri: string;
   expires_at: number;
+  started_by: string | null;
+}
+
+interface LeaseRow {
+  holder: string;
+  expires_at: number;
 }
 
 /**
- * The {@link TokenStore} over the store's `oauth_tokens` and `pending_grants` tables. Access and
- * refresh tokens and PKCE verifiers are sealed; a grant's `state` is stored only as a hash.
- * `takePendingGrant` is one `DELETE … RETURNING` in a transaction: a state works once, even
- * with two processes answering callbacks. Expired grants are returned too (the caller checks).
+ * The {@link TokenStore} over the store's `oauth_tokens`, `pending_grants` and
+ * `oauth_refresh_leases` tables. Access and refresh tokens and PKCE verifiers are sealed; a
+ * grant's `state` is stored only as a hash. Every compare-and-set (taking a grant, a lease, the
+ * conditional delete) is one `IMMEDIATE` transaction, so it holds across the processes that
+ * share the file. Expired grants are returned too (the caller checks).
  */
 export function sqliteTokenStore(db: SqliteDatabase, box: SecretBox): TokenStore {
   const statements = {
@@ -39,12 +47,48 @@ export function sqliteTokenStore(db: SqliteDatabase, box: SecretBox): TokenStore
     ),
     delete: db.prepare<[string]>('DELETE FROM oauth_tokens WHERE mailbox_id = ?'),
     putGrant: db.prepare<[GrantRow]>(
-      `INSERT OR REPLACE INTO pending_grants (state_hash, code_verifier, user_id, mailbox_id, provider, redirect_uri, expires_at)
-       VALUES (@state_hash, @code_verifier, @user_id, @mailbox_id, @provider, @redirect_uri, @expires_at)`,
+      `INSERT OR REPLACE INTO pending_grants (state_hash, code_verifier, user_id, mailbox_id, provider, redirect_uri, expires_at, started_by)
+       VALUES (@state_hash, @code_verifier, @user_id, @mailbox_id, @provider, @redirect_uri, @expires_at, @started_by)`,
     ),
+    findGrant: db.prepare<[string], GrantRow>('SELECT * FROM pending_grants WHERE state_hash = ?'),
     takeGrant: db.prepare<[string], GrantRow>('DELETE FROM pending_grants WHERE state_hash = ? RETURNING *'),
+    purgeGrants: db.prepare<[number]>('DELETE FROM pending_grants WHERE expires_at < ?'),
+    getLease: db.prepare<[string], LeaseRow>(
+      'SELECT holder, expires_at FROM oauth_refresh_leases WHERE mailbox_id = ?',
+    ),
+    putLease: db.prepare<[string, string, number]>(
+      'INSERT OR REPLACE INTO oauth_refresh_leases (mailbox_id, holder, expires_at) VALUES (?, ?, ?)',
+    ),
+    dropLease: db.prepare<[string, string]>(
+      'DELETE FROM oauth_refresh_leases WHERE mailbox_id = ? AND holder = ?',
+    ),
   };
   const take = db.transaction((stateHash: string) => statements.takeGrant.get(stateHash));
+  const acquire = db.transaction((mailboxId: string, holder: string, now: number, ttlMs: number) => {
+    const held = statements.getLease.get(mailboxId);
+    if (held && held.holder !== holder && held.expires_at > now) return false;
+    statements.putLease.run(mailboxId, holder, now + ttlMs);
+    return true;
+  });
+  // The refresh token is sealed with a random nonce: compare the opened value, inside the lock.
+  const deleteIf = db.transaction((mailboxId: string, refreshToken: string) => {
+    const row = statements.get.get(mailboxId);
+    if (row?.refresh_token == null) return false;
+    if (box.open(row.refresh_token, tokenContext(mailboxId, 'refresh')) !== refreshToken) return false;
+    statements.delete.run(mailboxId);
+    return true;
+  });
+
+  const toGrant = (state: string, row: GrantRow): PendingGrant => ({
+    state,
+    codeVerifier: box.open(row.code_verifier, grantContext(row.state_hash)),
+    userId: row.user_id,
+    mailboxId: row.mailbox_id,
+    provider: row.provider as OAuthProviderName,
+    redirectUri: row.redirect_uri,
+    expiresAt: row.expires_at,
+    startedBy: parseGrantStarter(row.started_by, row.user_id),
+  });
 
   return {
     getTokens: (mailboxId) =>
@@ -79,6 +123,8 @@ export function sqliteTokenStore(db: SqliteDatabase, box: SecretBox): TokenStore
       guarded('deleting OAuth tokens', () => {
         statements.delete.run(mailboxId);
       }),
+    deleteTokensIfRefreshToken: (mailboxId, refreshToken) =>
+      guarded('deleting OAuth tokens', () => deleteIf.immediate(mailboxId, refreshToken)),
     putPendingGrant: (grant) =>
       guarded('saving a pending grant', () => {
         const stateHash = hashState(grant.state);
@@ -90,22 +136,26 @@ export function sqliteTokenStore(db: SqliteDatabase, box: SecretBox): TokenStore
           provider: grant.provider,
           redirect_uri: grant.redirectUri,
           expires_at: grant.expiresAt,
+          started_by: JSON.stringify(grant.startedBy),
         });
+      }),
+    findPendingGrant: (state) =>
+      guarded('reading a pending grant', () => {
+        const row = statements.findGrant.get(hashState(state));
+        return row ? toGrant(state, row) : undefined;
       }),
     takePendingGrant: (state) =>
       guarded('taking a pending grant', () => {
         const row = take.immediate(hashState(state));
-        if (!row) return undefined;
-        const grant: PendingGrant = {
-          state,
-          codeVerifier: box.open(row.code_verifier, grantContext(row.state_hash)),
-          userId: row.user_id,
-          mailboxId: row.mailbox_id,
-          provider: row.provider as OAuthProviderName,
-          redirectUri: row.redirect_uri,
-          expiresAt: row.expires_at,
-        };
-        return grant;
+        return row ? toGrant(state, row) : undefined;
+      }),
+    purgeExpiredGrants: (now) =>
+      guarded('purging expired pending grants', () => statements.purgeGrants.run(now).changes),
+    acquireRefreshLease: (mailboxId, holder, now, ttlMs) =>
+      guarded('taking a refresh lease', () => acquire.immediate(mailboxId, holder, now, ttlMs)),
+    releaseRefreshLease: (mailboxId, holder) =>
+      guarded('releasing a refresh lease', () => {
+        statements.dropLease.run(mailboxId, holder);
       }),
   };
 }

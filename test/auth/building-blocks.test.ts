@@ -35,10 +35,12 @@ describe('provider profiles', () => {
       issuer: 'https://accounts.google.com',
       authorizationEndpoint: 'https://accounts.google.com/o/oauth2/v2/auth',
       tokenEndpoint: 'https://oauth2.googleapis.com/token',
-      scopes: ['https://mail.google.com/'],
+      scopes: ['https://mail.google.com/', 'openid', 'email'],
       authorizationParams: { access_type: 'offline', prompt: 'consent' },
       clientAuthMethod: 'client_secret_post',
       sasl: 'xoauth2-initial-response',
+      refreshWithScope: false,
+      identity: { claims: ['email'] },
     });
   });
 
@@ -50,9 +52,36 @@ describe('provider profiles', () => {
     expect(p.tokenEndpoint).toBe(
       'https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token',
     );
-    expect(p.scopes).toEqual(['https://outlook.office.com/POP.AccessAsUser.All', 'offline_access']);
+    expect(p.scopes).toEqual([
+      'https://outlook.office.com/POP.AccessAsUser.All',
+      'offline_access',
+      'openid',
+      'profile',
+      'email',
+    ]);
     expect(p.sasl).toBe('xoauth2-continuation');
     expect(p.issuer).toBeUndefined();
+    // Required by the v2.0 endpoint on refreshes (AADSTS900144 without it).
+    expect(p.refreshWithScope).toBe(true);
+    expect(p.identity).toEqual({
+      claims: ['preferred_username', 'email'],
+      issuer: 'https://login.microsoftonline.com/{tid}/v2.0',
+      tenant: 'contoso.onmicrosoft.com',
+    });
+  });
+
+  it('generic: the consenting account is checked only with an identityClaim (then openid is asked for)', () => {
+    const base = {
+      ...app,
+      issuer: 'https://id.example.net',
+      scopes: ['pop'],
+      sasl: 'xoauth2' as const,
+      extraAuthorizationParams: {},
+    };
+    expect(genericOAuth(base).identity).toBeUndefined();
+    const checked = genericOAuth({ ...base, identityClaim: 'email' });
+    expect(checked.identity).toEqual({ claims: ['email'] });
+    expect(checked.scopes).toEqual(['pop', 'openid']);
   });
 
   it('generic: discovery or endpoints, scopes, OAUTHBEARER, Basic client authentication as an option', () => {
@@ -81,7 +110,7 @@ describe('provider profiles', () => {
     });
     expect(p.tokenEndpoint).toBe('http://127.0.0.1:1/token');
     expect(p.authorizationEndpoint).toBeUndefined();
-    expect(p.scopes).toEqual(['https://mail.google.com/']);
+    expect(p.scopes).toEqual(['https://mail.google.com/', 'openid', 'email']);
   });
 });
 

@@ -58,7 +58,7 @@ describe('Grant permission against a real authorization server (oidc-provider)',
     expect(params.get('client_id')).toBe(fx.as.client.clientId);
     expect(params.get('response_type')).toBe('code');
     expect(params.get('redirect_uri')).toBe(REDIRECT_URI);
-    expect(params.get('scope')).toBe('https://mail.google.com/');
+    expect(params.get('scope')).toBe('https://mail.google.com/ openid email');
     expect(params.get('access_type')).toBe('offline');
     expect(params.get('prompt')).toBe('consent');
     expect(params.get('login_hint')).toBe(GMAIL_ACCOUNT);
@@ -86,7 +86,7 @@ describe('Grant permission against a real authorization server (oidc-provider)',
 
     const result = await fx.service.completeGrant(callback, { userId: USER });
 
-    expect(result).toEqual({ userId: USER, mailboxId: GMAIL_ENTRY });
+    expect(result).toEqual({ userId: USER, mailboxId: GMAIL_ENTRY, account: GMAIL_ACCOUNT });
     expect(fx.as.tokenRequests - before).toBe(1);
     const stored = await rememberTokens(GMAIL_ENTRY);
     expect(stored?.accessToken).toBeTruthy();
@@ -137,7 +137,7 @@ describe('Grant permission against a real authorization server (oidc-provider)',
     await fx.tokens.deleteTokens(GMAIL_ENTRY);
     const second = await fx.service.beginGrant({ userId: USER, mailboxId: GMAIL_ENTRY, domain: DOMAIN });
     const callback2 = await fx.as.authorize(second.url, { account: GMAIL_ACCOUNT });
-    await fx.service.completeGrant(callback2.searchParams);
+    await fx.service.completeGrant(callback2.searchParams, { role: 'user', userId: USER });
     expect(await rememberTokens(GMAIL_ENTRY)).toBeDefined();
   });
 
@@ -315,7 +315,12 @@ describe('Grant permission against a real authorization server (oidc-provider)',
       [
         'HTTP 400 invalid_request',
         { kind: 'status', status: 400, body: '{"error":"invalid_request"}' } as const,
-        'OAUTH_PROVIDER_ERROR',
+        'OAUTH_APP_REJECTED',
+      ],
+      [
+        'HTTP 401 invalid_client',
+        { kind: 'status', status: 401, body: '{"error":"invalid_client"}' } as const,
+        'OAUTH_APP_REJECTED',
       ],
     ])('%s → %s, nothing stored', async (_label, fault, code) => {
       const callback = await journey();

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AuthProvider, apopAuth, passwordAuth } from '../../src/auth/index.js';
-import { type MailboxEntryInput, parseMailboxEntry, parseServerSettings } from '../../src/config/index.js';
+import { type MailboxEntryInput, parseMailboxEntry } from '../../src/config/index.js';
 import { createLog } from '../../src/log/index.js';
 import type { Pop3ConnectOptions } from '../../src/pop3/api.js';
 import { Pop3Client } from '../../src/pop3/index.js';
@@ -18,8 +18,10 @@ import {
   startFakePop3Server,
   type TestCertificate,
 } from '../../src/testing/fake-pop3/index.js';
+import { defaultAccountClaims } from '../support/local-oidc-provider.js';
 import { failure } from '../support/multipop-failure.js';
 import {
+  addMicrosoftEntry,
   capturingLogger,
   GMAIL_ACCOUNT,
   GMAIL_ENTRY,
@@ -30,6 +32,8 @@ import {
 
 const MS_ENTRY = 'ms-ann';
 const MS_ACCOUNT = 'ann@contoso.com';
+/** Contoso's Entra tenant id (any work tenant: not the personal-accounts one). */
+const CONTOSO_TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 
 let cert: TestCertificate;
@@ -74,38 +78,34 @@ describe('OAuth SASL forms on the wire', () => {
   let fx: OAuthFixture;
 
   beforeAll(async () => {
-    fx = await startOAuthFixture({ server: { accounts: [GMAIL_ACCOUNT, MS_ACCOUNT] } });
+    fx = await startOAuthFixture({
+      server: {
+        accounts: [GMAIL_ACCOUNT, MS_ACCOUNT],
+        // A work account: its ID token names its tenant, as Microsoft's do.
+        accountClaims: (id) => ({ ...defaultAccountClaims(id), tid: CONTOSO_TENANT }),
+      },
+    });
     // The Microsoft app (same test server, Microsoft's profile: scopes, two-line XOAUTH2).
-    const settings = await fx.directory.getSettings();
-    await fx.directory.setSettings(
-      parseServerSettings({
-        ...settings,
-        oauth: {
-          ...settings.oauth,
-          microsoft: {
-            clientId: fx.as.client.clientId,
-            clientSecret: fx.as.client.clientSecret,
-            redirectUris: { 'example.com': 'https://mail.example.com/oauth/callback' },
-            tenant: 'organizations',
-          },
-        },
-      }),
-    );
-    await fx.directory.putEntry(
-      USER,
-      parseMailboxEntry({
-        id: MS_ENTRY,
-        server: 'outlook.office365.com:995',
-        username: MS_ACCOUNT,
-        auth: 'oauth',
-      }),
-    );
+    await addMicrosoftEntry(fx, { id: MS_ENTRY, username: MS_ACCOUNT }, { tenant: 'organizations' });
     const overrides = {
       issuer: fx.as.issuer,
       authorizationEndpoint: fx.as.authorizationEndpoint,
       tokenEndpoint: fx.as.tokenEndpoint,
     };
-    fx.service = fx.makeService({ providers: { gmail: overrides, microsoft: overrides } });
+    fx.service = fx.makeService({
+      providers: {
+        gmail: overrides,
+        // Microsoft's identity check, with the test server as the issuer of ID tokens.
+        microsoft: {
+          ...overrides,
+          identity: {
+            claims: ['preferred_username', 'email'],
+            issuer: fx.as.issuer,
+            tenant: 'organizations',
+          },
+        },
+      },
+    });
     await fx.grant(GMAIL_ENTRY, GMAIL_ACCOUNT);
     await fx.grant(MS_ENTRY, MS_ACCOUNT, fx.service);
   });
@@ -158,6 +158,9 @@ describe('OAuth SASL forms on the wire', () => {
     expect((await fx.service.profile('microsoft')).scopes).toEqual([
       'https://outlook.office.com/POP.AccessAsUser.All',
       'offline_access',
+      'openid',
+      'profile',
+      'email',
     ]);
 
     await fx.service.authProviderFor(entry).authenticate(client, { userId: USER, entry, log });

@@ -177,6 +177,52 @@ const badCases: BadCase[] = [
     reason: 'user name is required',
   },
   {
+    name: 'OAuth user name with \\x01 (a SASL field injection into XOAUTH2)',
+    parse: () =>
+      parseMailboxEntry(
+        entry({
+          server: 'pop.gmail.com:995',
+          auth: 'oauth',
+          password: undefined,
+          username: 'ann@remote.example\x01auth=Bearer INJECTED',
+        }),
+      ),
+    field: 'username',
+    reason: 'user name must not contain control characters',
+  },
+  {
+    name: 'OAuth user name with a tab or DEL',
+    parse: () =>
+      parseMailboxEntry(
+        entry({
+          server: 'pop.gmail.com:995',
+          auth: 'oauth',
+          password: undefined,
+          username: 'ann\t\x7f@gmail.com',
+        }),
+      ),
+    field: 'username',
+    reason: 'user name must not contain control characters',
+  },
+  {
+    name: 'http:// issuer on a host that is not loopback',
+    parse: () =>
+      parseServerSettings({
+        oauth: { generic: { ...oauthApp, issuer: 'http://id.example.net', scopes: ['pop'] } },
+      }),
+    field: 'oauth.generic.issuer',
+    reason: 'http:// is only allowed for loopback hosts',
+  },
+  {
+    name: 'http:// redirect URI on a host that is not loopback',
+    parse: () =>
+      parseServerSettings({
+        oauth: { gmail: { ...oauthApp, redirectUris: { 'example.com': 'http://mail.example.com/cb' } } },
+      }),
+    field: 'oauth.gmail.redirectUris["example.com"]',
+    reason: 'http:// is only allowed for loopback hosts',
+  },
+  {
     name: 'missing password (password auth)',
     parse: () => parseMailboxEntry(entry({ password: undefined })),
     field: 'password',
@@ -436,6 +482,28 @@ describe('good settings', () => {
       expect(
         parseServerSettings({ oauth: { microsoft: { ...oauthApp, tenant } } }).oauth.microsoft?.tenant,
       ).toBe(tenant);
+    }
+  });
+
+  it('an OAuth entry may leave its user name empty (the grant fills it in)', () => {
+    expect(
+      parseMailboxEntry(
+        entry({ server: 'pop.gmail.com:995', auth: 'oauth', password: undefined, username: '' }),
+      ).username,
+    ).toBe('');
+  });
+
+  it('http:// is accepted for loopback hosts only', () => {
+    for (const issuer of [
+      'http://127.0.0.1:4000',
+      'http://localhost:4000',
+      'http://[::1]:4000',
+      'https://id.example.net',
+    ]) {
+      expect(
+        parseServerSettings({ oauth: { generic: { ...oauthApp, issuer, scopes: ['pop'] } } }).oauth.generic
+          ?.issuer,
+      ).toBe(issuer);
     }
   });
 

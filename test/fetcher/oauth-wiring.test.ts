@@ -11,6 +11,26 @@ const gmailApp = {
   redirectUris: { 'example.com': 'https://mail.example.com/cb' },
 };
 
+/**
+ * An ID token as Google's token endpoint returns it. Received straight from the token endpoint
+ * over TLS, its claims are validated but its signature is not (OpenID Connect Core §3.1.3.7),
+ * so a placeholder signature does here.
+ */
+function idToken(email: string): string {
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  const claims = {
+    iss: 'https://accounts.google.com',
+    aud: gmailApp.clientId,
+    sub: '1',
+    email,
+    email_verified: true,
+    iat: now,
+    exp: now + 3600,
+  };
+  return `${part({ alg: 'RS256', typ: 'JWT' })}.${part(claims)}.c2lnbmF0dXJl`;
+}
+
 /** Google's token endpoint, answered in process: codes are exchanged, refreshes refused or granted. */
 function fakeGoogle(refresh: 'ok' | 'invalid_grant') {
   const requests: string[] = [];
@@ -29,6 +49,7 @@ function fakeGoogle(refresh: 'ok' | 'invalid_grant') {
       token_type: 'Bearer',
       expires_in: 3600,
       refresh_token: '1//refresh',
+      ...(body.get('grant_type') === 'authorization_code' ? { id_token: idToken('ann@gmail.com') } : {}),
     });
   };
   return { fetch, requests };
@@ -68,6 +89,7 @@ describe('the OAuth service the fetcher builds from options', () => {
     expect(await t.fetcher.completeGrant(ann, `https://mail.example.com/cb?code=c&state=${state}`)).toEqual({
       userId: 'ann',
       mailboxId: 'g',
+      account: 'ann@gmail.com',
     });
     expect((await t.tokens.getTokens('g'))?.refreshToken).toBe('1//refresh');
     expect((await t.ledger.loadStatus('g'))?.needsPermission).toBe(false);

@@ -12,22 +12,30 @@ const gmailApp = {
   redirectUris: { 'example.com': 'https://mail.example.com/cb' },
 };
 
-/** A fake OAuth service: a grant's state is `state:<userId>:<mailboxId>`. */
+/**
+ * A fake OAuth service: a grant's state is `state:<starter>:<mailboxId>`, the starter being the
+ * user id, or `admin`; like the real one, only the starter may complete it.
+ */
 function fakeOAuth(): FetcherOAuthService & { begun: unknown[] } {
   const begun: unknown[] = [];
   return {
     begun,
     async beginGrant(input) {
       begun.push(input);
-      const state = `state:${input.userId}:${input.mailboxId}`;
+      const starter = input.startedBy?.role === 'admin' ? 'admin' : input.userId;
+      const state = `state:${starter}:${input.mailboxId}`;
       return { url: `https://accounts.example/auth?state=${state}`, state, expiresAt: 0 };
     },
-    async completeGrant(callback, options) {
-      const [, userId = '', mailboxId = ''] = String(callback).split(':');
-      if (options?.userId !== undefined && options.userId !== userId) {
-        throw new MultiPopError('OAUTH_STATE_INVALID', 'state belongs to another user', {});
+    async completeGrant(callback, completedBy) {
+      const [, starter = '', mailboxId = ''] = String(callback).split(':');
+      const by =
+        'role' in completedBy && completedBy.role === 'admin'
+          ? 'admin'
+          : (completedBy as { userId: string }).userId;
+      if (by !== starter) {
+        throw new MultiPopError('OAUTH_STATE_INVALID', 'state belongs to another session', {});
       }
-      return { userId, mailboxId };
+      return { userId: starter, mailboxId };
     },
     authProviderFor(): AuthProvider {
       return { name: 'fake-oauth', async authenticate() {} };
@@ -87,7 +95,8 @@ const actors: Record<'admin' | 'owner' | 'other', Actor> = {
 
 /** The expected outcome: 'ok' or the error code. */
 function expected(actor: keyof typeof actors, op: Operation, f: Flags): string {
-  if (actor === 'admin') return 'ok';
+  // The grant completed was started by ann: an administrator's session may not complete it.
+  if (actor === 'admin') return op === 'completeGrant' ? 'OAUTH_STATE_INVALID' : 'ok';
   // Another user passes their own switch check for completeGrant; the service then refuses a
   // state that was issued to someone else.
   if (actor === 'other') return op === 'completeGrant' && f.s1 ? 'OAUTH_STATE_INVALID' : 'PERMISSION_DENIED';
@@ -256,7 +265,14 @@ describe('webmail-facing operations', () => {
     });
     const started = await fetcher.beginGrant(ann, { mailboxId: 'ann-gmail', domain: 'example.com' });
     expect(started.url).toBe('https://accounts.example/auth?state=state:ann:ann-gmail');
-    expect(oauth.begun).toEqual([{ userId: 'ann', mailboxId: 'ann-gmail', domain: 'example.com' }]);
+    expect(oauth.begun).toEqual([
+      {
+        userId: 'ann',
+        mailboxId: 'ann-gmail',
+        domain: 'example.com',
+        startedBy: { role: 'user', userId: 'ann' },
+      },
+    ]);
     await expect(
       fetcher.beginGrant(ann, { mailboxId: 'ann-1', domain: 'example.com' }),
     ).rejects.toMatchObject({
@@ -270,6 +286,23 @@ describe('webmail-facing operations', () => {
     const status = await ledger.loadStatus('ann-gmail');
     expect(status?.needsPermission).toBe(false);
     expect(status?.nextAttemptAt).toBeUndefined();
+  });
+
+  it('a grant an administrator starts for a user is bound to the administrator', async () => {
+    const { fetcher, oauth } = world({ s1: true, u1: true, u2: false });
+    const started = await fetcher.beginGrant(
+      { role: 'admin' },
+      { mailboxId: 'ann-gmail', domain: 'example.com' },
+    );
+    expect(oauth.begun).toEqual([
+      { userId: 'ann', mailboxId: 'ann-gmail', domain: 'example.com', startedBy: { role: 'admin' } },
+    ]);
+    await expect(fetcher.completeGrant(ann, started.state)).rejects.toMatchObject({
+      code: 'OAUTH_STATE_INVALID',
+    });
+    expect(await fetcher.completeGrant({ role: 'admin' }, started.state)).toMatchObject({
+      mailboxId: 'ann-gmail',
+    });
   });
 
   it('without an OAuth service, grants fail with OAUTH_NOT_CONFIGURED and OAuth entries fail to collect', async () => {

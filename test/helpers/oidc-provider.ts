@@ -1,6 +1,7 @@
 /**
  * A real OAuth 2.0 authorization server for tests: oidc-provider 9 on 127.0.0.1 (port 0), with a
- * confidential client, PKCE (S256) required, refresh tokens, an introspection endpoint (for
+ * confidential client, PKCE (S256) required, refresh tokens, real ID tokens with the account's
+ * `email` (OpenID Connect), an introspection endpoint (for
  * Dovecot's oauth2 passdb), our own minimal login/consent routes, and a browser-less "user
  * agent" that drives them to the redirect back to the client, so a whole "Grant permission"
  * journey runs in a test without a browser.
@@ -40,6 +41,11 @@ export interface TestOAuthServerOptions {
   rotateRefreshTokens?: boolean;
   /** Extra scopes the server recognises (added to openid and offline_access). */
   scopes?: string[];
+  /**
+   * ID token claims of an account besides `sub` (`email`, `preferred_username`, `tid`).
+   * @default an account id with `@` is its own verified `email` and `preferred_username`
+   */
+  accountClaims?: (accountId: string) => Record<string, unknown>;
 }
 
 /** What the token endpoint does instead of answering properly. */
@@ -120,6 +126,7 @@ export async function startOidcProvider(options: TestOAuthServerOptions): Promis
   const oidc = await startLocalOidcProvider({
     clients: [toMetadata(client), ...(options.extraClients ?? []).map(toMetadata)],
     hasAccount: (id) => accounts.has(id),
+    ...(options.accountClaims ? { accountClaims: options.accountClaims } : {}),
     scopes: options.scopes ?? [],
     accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 3600,
     grantTtlSeconds: 14 * 24 * 3600,

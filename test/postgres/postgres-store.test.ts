@@ -90,7 +90,7 @@ describeWithPostgres('PostgreSQL store', () => {
       const tables = await admin.query('SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1', [
         schema,
       ]);
-      expect(tables.rows[0].n).toBe(10);
+      expect(tables.rows[0].n).toBe(11);
       await Promise.all(stores.map((s) => s.close()));
     });
 

@@ -70,6 +70,7 @@ async function fill(store: SqliteStore): Promise<void> {
     provider: 'gmail',
     redirectUri: 'https://mail.example.com/cb',
     expiresAt: Date.now() + 600_000,
+    startedBy: { role: 'user', userId: 'ann@example.com' },
   });
 }
 

@@ -2,14 +2,17 @@
  * What both test authorization servers share — `test/helpers/oidc-provider.ts` (JSON screens for
  * a browser-less user agent) and `test/webmail/support/browser-authorization-server.ts` (HTML
  * forms for Chromium): oidc-provider 9 on 127.0.0.1 (port 0) with confidential clients, PKCE
- * (S256) required, refresh tokens, an introspection endpoint and a client for Dovecot's oauth2
+ * (S256) required, refresh tokens, ID tokens carrying the account's `email` (and
+ * `preferred_username`, `tid` for the Microsoft profile), its own signing key and storage (so
+ * no development-mode warning), an introspection endpoint and a client for Dovecot's oauth2
  * passdb, the decisions that end a sign-in or consent screen, and revoking an account's grants.
  * Each server brings only its own interaction screens (and, for error tests, faults).
  */
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import Provider, { type ClientMetadata, type Configuration } from 'oidc-provider';
+import Provider, { type ClientMetadata, type Configuration, type JWK } from 'oidc-provider';
+import { memoryOidcAdapter } from './oidc-memory-adapter.js';
 
 /** Where the provider sends the browser for sign-in and consent: `/interaction/<uid>[/<action>]`. */
 export const INTERACTION_PREFIX = '/interaction/';
@@ -23,6 +26,11 @@ export interface LocalOidcProviderOptions {
   clients: ClientMetadata[];
   /** Whether an account id (a token's `sub`) exists. */
   hasAccount(accountId: string): boolean;
+  /**
+   * The claims of an account besides `sub`, for ID tokens (`email`, `email_verified`,
+   * `preferred_username`, Microsoft's `tid`). Default: {@link defaultAccountClaims}.
+   */
+  accountClaims?(accountId: string): Record<string, unknown>;
   /** Scopes besides `openid` and `offline_access`. */
   scopes: string[];
   accessTokenTtlSeconds: number;
@@ -97,8 +105,26 @@ export async function startLocalOidcProvider(options: LocalOidcProviderOptions):
       },
     ],
     findAccount: (_ctx, id) =>
-      options.hasAccount(id) ? { accountId: id, claims: () => ({ sub: id }) } : undefined,
+      options.hasAccount(id)
+        ? {
+            accountId: id,
+            claims: () => ({ ...(options.accountClaims ?? defaultAccountClaims)(id), sub: id }),
+          }
+        : undefined,
     scopes: ['openid', 'offline_access', ...options.scopes],
+    // Which claims each scope releases (Google: `email`; Microsoft: `profile` → preferred_username, tid).
+    claims: {
+      openid: ['sub'],
+      email: ['email', 'email_verified'],
+      profile: ['preferred_username', 'tid'],
+    },
+    // Put the released claims in the ID token itself, as Google and Microsoft do for the code
+    // flow (oidc-provider's default keeps them for the userinfo endpoint only).
+    conformIdTokenClaims: false,
+    // Our own signing key and storage: without them oidc-provider uses its quick-start ones
+    // and prints development-mode warnings into the test output.
+    jwks: { keys: [signingKey()] },
+    adapter: memoryOidcAdapter(),
     pkce: { required: () => true },
     features: {
       devInteractions: { enabled: false },
@@ -206,6 +232,31 @@ export async function startLocalOidcProvider(options: LocalOidcProviderOptions):
     providerHandler(req, res);
   });
   return oidc;
+}
+
+/**
+ * The ID token claims of an account by default: an id with `@` is its own verified address
+ * and preferred user name (as at Google and Microsoft); others have neither.
+ *
+ * @example
+ * ```ts
+ * defaultAccountClaims('ann@gmail.com'); // { email: 'ann@gmail.com', email_verified: true, preferred_username: 'ann@gmail.com' }
+ * ```
+ */
+export function defaultAccountClaims(accountId: string): Record<string, unknown> {
+  if (!accountId.includes('@')) return {};
+  return { email: accountId, email_verified: true, preferred_username: accountId };
+}
+
+/** A fresh RS256 key (the default ID token algorithm) as a private JWK. */
+function signingKey(): JWK {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return {
+    ...(privateKey.export({ format: 'jwk' }) as JWK),
+    kid: randomBytes(8).toString('hex'),
+    use: 'sig',
+    alg: 'RS256',
+  };
 }
 
 /**

@@ -4,6 +4,7 @@ import {
   type OAuthProviderName,
   type ServerSettings,
 } from '../../config/index.js';
+import { oauthUrlProblem } from '../../config/loopback.js';
 import { MultiPopError } from '../../errors/index.js';
 import type { Log, SecretRegistry } from '../../log/index.js';
 import type { MailboxDirectory, TokenStore } from '../../ports/index.js';
@@ -62,7 +63,36 @@ export async function profileOf(ctx: OAuthContext, provider: OAuthProviderName):
     );
   }
   ctx.secrets.add(profile.clientSecret);
+  assertSafeUrls(profile);
   return profile;
+}
+
+/**
+ * Settings are validated, but overrides and hand-made directories are not: no endpoint or
+ * redirect URI on plain HTTP except on a loopback host, whatever the source.
+ */
+function assertSafeUrls(profile: OAuthProfile): void {
+  const urls: Array<[string, string | undefined]> = [
+    ['issuer', profile.issuer],
+    ['authorizationEndpoint', profile.authorizationEndpoint],
+    ['tokenEndpoint', profile.tokenEndpoint],
+    ...Object.entries(profile.redirectUris).map(([domain, uri]): [string, string] => [
+      `redirectUris.${domain}`,
+      uri,
+    ]),
+  ];
+  for (const [field, url] of urls) {
+    const problem = url === undefined ? undefined : oauthUrlProblem(url);
+    if (problem === undefined) continue;
+    throw new MultiPopError(
+      'OAUTH_NOT_CONFIGURED',
+      `The ${profile.provider} OAuth app's ${field} ${problem}`,
+      {
+        provider: profile.provider,
+        field: `oauth.${profile.provider}.${field}`,
+      },
+    );
+  }
 }
 
 /**

@@ -5,11 +5,28 @@ import { type ErrorContext, isMultiPopError, MultiPopError } from '../../errors/
 export type OAuthOperation = 'discovery' | 'code-exchange' | 'refresh';
 
 /**
+ * OAuth errors of a refresh that mean the grant can no longer be used without the user:
+ * `invalid_grant` (revoked, expired, password changed), and what Microsoft answers when
+ * Conditional Access or a new consent policy wants the user back at the sign-in page.
+ */
+const GRANT_NEEDS_USER: ReadonlySet<string> = new Set([
+  'invalid_grant',
+  'interaction_required',
+  'consent_required',
+  'login_required',
+]);
+
+/**
  * Turns anything an authorization-server call threw into a typed {@link MultiPopError}:
  * - network errors, timeouts, HTTP 429 and 5xx, `temporarily_unavailable` → `OAUTH_TRANSIENT`
  *   (retry later; never ask the user again for these);
- * - `invalid_grant` on a refresh → `OAUTH_NEEDS_PERMISSION` (revoked, expired, password changed);
- * - any other OAuth error, an invalid or non-JSON answer → `OAUTH_PROVIDER_ERROR`.
+ * - on a refresh, `invalid_grant`, `interaction_required`, `consent_required`, `login_required`
+ *   → `OAUTH_NEEDS_PERMISSION` (the user must grant again);
+ * - any other 4xx answer of the token endpoint (`invalid_client`, `unauthorized_client`,
+ *   `invalid_scope`, a 401 challenge, …) → `OAUTH_APP_REJECTED`: the app's configuration is
+ *   wrong, and an administrator must fix it; retrying soon cannot help;
+ * - `invalid_grant` on a code exchange (a code used, expired or issued to another client), an
+ *   invalid or non-JSON answer → `OAUTH_PROVIDER_ERROR`.
  *
  * The original error is not attached as it is: oauth4webapi errors can carry the response body,
  * which on a half-valid answer holds tokens. The cause keeps only its name, code and message.
@@ -39,13 +56,16 @@ export function classifyOAuthError(
         { cause },
       );
     }
-    if (operation === 'refresh' && err.error === 'invalid_grant') {
+    if (operation === 'refresh' && GRANT_NEEDS_USER.has(err.error)) {
       return new MultiPopError(
         'OAUTH_NEEDS_PERMISSION',
-        `The authorization server no longer accepts the grant (invalid_grant${detail}): the user must grant permission again`,
+        `The authorization server no longer accepts the grant (${err.error}${detail}): the user must grant permission again`,
         ctx,
         { cause },
       );
+    }
+    if (operation !== 'discovery' && err.error !== 'invalid_grant' && isClientError(err.status)) {
+      return appRejected(`${what} was refused: ${err.error}${detail}`, ctx, cause);
     }
     return new MultiPopError('OAUTH_PROVIDER_ERROR', `${what} was refused: ${err.error}${detail}`, ctx, {
       cause,
@@ -61,12 +81,7 @@ export function classifyOAuthError(
       });
     }
     // A 401 challenge at the token endpoint means the client credentials are wrong.
-    return new MultiPopError(
-      'OAUTH_PROVIDER_ERROR',
-      `${what} was refused with HTTP ${err.status}: check the client id and secret`,
-      ctx,
-      { cause },
-    );
+    return appRejected(`${what} was refused with HTTP ${err.status}`, ctx, cause);
   }
   if (err instanceof oauth.OperationProcessingError) {
     const response = err.cause instanceof Response ? err.cause : undefined;
@@ -83,6 +98,10 @@ export function classifyOAuthError(
         withRetryAfter(ctx, response),
         { cause },
       );
+    }
+    // A 4xx without an OAuth error body: a wrong endpoint URL, or a proxy refusing us.
+    if (response && operation !== 'discovery' && isClientError(response.status)) {
+      return appRejected(`${what} was refused with HTTP ${response.status}`, ctx, cause);
     }
     return new MultiPopError(
       'OAUTH_PROVIDER_ERROR',
@@ -135,6 +154,22 @@ function describe(operation: OAuthOperation): string {
 
 function isTransientStatus(status: number): boolean {
   return status === 429 || status >= 500;
+}
+
+function isClientError(status: number): boolean {
+  return status >= 400 && status < 500 && status !== 429;
+}
+
+/** The token endpoint refused the app itself: only an administrator can fix that. */
+function appRejected(message: string, context: ErrorContext, cause: Error): MultiPopError {
+  const provider = typeof context['provider'] === 'string' ? context['provider'] : undefined;
+  const where = provider === undefined ? 'settings.oauth' : `settings.oauth.${provider}`;
+  return new MultiPopError(
+    'OAUTH_APP_REJECTED',
+    `${message}. An administrator must check the OAuth app in ${where} — client id, client secret, redirect URIs, the scopes and APIs enabled for the app — against the provider's console`,
+    context,
+    { cause },
+  );
 }
 
 function isAbortOrTimeout(err: unknown): boolean {

@@ -1,23 +1,31 @@
 import * as oauth from 'oauth4webapi';
+import type { MailboxEntry } from '../../config/index.js';
 import { MultiPopError } from '../../errors/index.js';
-import type { OAuthTokenSet } from '../../ports/index.js';
-import { type OAuthCallbackInput, parseCallback } from './callback.js';
+import type { GrantStarter, OAuthTokenSet } from '../../ports/index.js';
+import { type OAuthCallbackInput, type ParsedCallback, parseCallback } from './callback.js';
 import { locateOAuthEntry, type OAuthContext, profileOf } from './context.js';
 import { classifyOAuthError } from './errors.js';
-import type { OAuthProfile } from './profiles.js';
-import { clientParts, exchangeCode } from './token-endpoint.js';
+import { consentingAccount, isSameAccount } from './identity.js';
+import type { OAuthIdentityCheck, OAuthProfile } from './profiles.js';
+import { type CodeExchangeResult, clientParts, exchangeCode } from './token-endpoint.js';
 
 /** Default lifetime of a started "Grant permission": ten minutes to sign in and consent. */
 export const DEFAULT_GRANT_TTL_MS = 10 * 60_000;
 
 /** Input of `OAuthService.beginGrant`. */
 export interface BeginGrantInput {
-  /** The local user who clicked "Grant permission". */
+  /** The local user whose entry it is. */
   userId: string;
   /** Their OAuth mailbox entry. */
   mailboxId: string;
   /** The webmail domain the user is on; picks the redirect URI from the app's `redirectUris`. */
   domain: string;
+  /**
+   * Who clicked "Grant permission": only the same party may complete it (the callback must
+   * arrive in that session).
+   * @default { role: 'user', userId }
+   */
+  startedBy?: GrantStarter;
 }
 
 /** Where to send the user's browser, and until when the grant may be completed. */
@@ -30,15 +38,21 @@ export interface BeginGrantResult {
   expiresAt: number;
 }
 
-/** Whose entry a completed grant was for. */
+/** Whose entry a completed grant was for, and which account consented (when verified). */
 export interface CompleteGrantResult {
   userId: string;
   mailboxId: string;
+  /** The account the ID token names; absent for a provider without an identity check. */
+  account?: string;
 }
+
+/** Who completes a grant: a user by id (shorthand `{ userId }`), or an administrator. */
+export type GrantCompleter = GrantStarter | { userId: string };
 
 /**
  * Starts "Grant permission": checks the entry and the app, picks the redirect URI for the
- * domain, creates PKCE and state, stores the pending grant, and returns the authorization URL.
+ * domain, creates PKCE and state, stores the pending grant bound to whoever started it, and
+ * returns the authorization URL. Pending grants that expired are purged on the way.
  */
 export async function beginGrant(
   ctx: OAuthContext,
@@ -47,8 +61,16 @@ export async function beginGrant(
 ): Promise<BeginGrantResult> {
   const location = await locateOAuthEntry(ctx, input.mailboxId, input.userId);
   const profile = await profileOf(ctx, location.provider);
+  if (location.entry.username === '' && profile.identity === undefined) {
+    throw new MultiPopError(
+      'CONFIG_INVALID',
+      `Mailbox entry "${location.entry.id}" has no user name, and the ${location.provider} app cannot tell which account consents: enter the user name first`,
+      { mailboxId: location.entry.id, field: 'username' },
+    );
+  }
   const redirectUri = redirectUriFor(profile, input.domain);
   const { server } = await ctx.servers.resolve(profile);
+  await purgeExpired(ctx);
 
   const codeVerifier = oauth.generateRandomCodeVerifier();
   const state = oauth.generateRandomState();
@@ -67,6 +89,7 @@ export async function beginGrant(
   url.searchParams.set('code_challenge_method', 'S256');
 
   const expiresAt = ctx.now() + ttlMs;
+  const startedBy = input.startedBy ?? { role: 'user', userId: location.userId };
   await ctx.tokens.putPendingGrant({
     state,
     codeVerifier,
@@ -75,35 +98,53 @@ export async function beginGrant(
     provider: location.provider,
     redirectUri,
     expiresAt,
+    startedBy,
   });
   ctx.log.info(
-    { userId: location.userId, mailboxId: location.entry.id, provider: location.provider },
+    {
+      userId: location.userId,
+      mailboxId: location.entry.id,
+      provider: location.provider,
+      startedBy: startedBy.role,
+    },
     'grant permission started',
   );
   return { url: url.href, state, expiresAt };
 }
 
 /**
- * Completes "Grant permission" from the provider's redirect: takes the pending grant by state
- * (once), checks it, exchanges the code, stores the tokens, enables the entry and reports
- * `granted`. On any failure nothing is stored (the pending grant is used up all the same).
+ * Completes "Grant permission" from the provider's redirect: finds the pending grant by state,
+ * checks that the session completing it is the one that started it (before using it up, so a
+ * stranger holding a leaked state cannot burn it), takes it (once), exchanges the code,
+ * verifies the consenting account against the entry's user name (filling in an empty one),
+ * stores the tokens, enables the entry and reports `granted`. On any failure nothing is stored.
  */
 export async function completeGrant(
   ctx: OAuthContext,
   callback: OAuthCallbackInput,
-  options: { userId?: string },
+  completedBy: GrantCompleter,
   onGranted: (mailboxId: string) => void,
 ): Promise<CompleteGrantResult> {
+  const by = partyOf(completedBy);
   const parsed = parseCallback(callback);
+  const found = await ctx.tokens.findPendingGrant(parsed.state);
+  if (!found) throw stateInvalid('The permission request is unknown or was already completed');
+  if (!sameParty(found.startedBy, by)) {
+    ctx.log.warn(
+      { mailboxId: found.mailboxId, startedBy: found.startedBy.role, completedBy: by.role },
+      'a grant was completed by another session than the one that started it',
+    );
+    throw stateInvalid(
+      'The permission request was started by someone else: whoever clicked "Grant permission" must complete it',
+      found.mailboxId,
+    );
+  }
   const grant = await ctx.tokens.takePendingGrant(parsed.state);
   if (!grant) throw stateInvalid('The permission request is unknown or was already completed');
   ctx.secrets.add(grant.codeVerifier);
   try {
     if (ctx.now() > grant.expiresAt)
       throw stateInvalid('The permission request expired; start again', grant.mailboxId);
-    if (options.userId !== undefined && options.userId !== grant.userId) {
-      throw stateInvalid('The permission request was started by another user', grant.mailboxId);
-    }
     const { userId, mailboxId, provider } = grant;
     const context = { userId, mailboxId, provider };
     const location = await locateOAuthEntry(ctx, mailboxId, userId);
@@ -113,24 +154,7 @@ export async function completeGrant(
         mailboxId,
       );
     }
-    if (parsed.error !== undefined) {
-      const detail = parsed.errorDescription ? `: ${truncate(parsed.errorDescription)}` : '';
-      if (parsed.error === 'access_denied') {
-        throw new MultiPopError(
-          'OAUTH_ACCESS_DENIED',
-          `Permission was not granted at the provider${detail}`,
-          context,
-        );
-      }
-      throw new MultiPopError(
-        'OAUTH_PROVIDER_ERROR',
-        `The provider answered ${truncate(parsed.error)}${detail}`,
-        {
-          ...context,
-          oauthError: parsed.error,
-        },
-      );
-    }
+    if (parsed.error !== undefined) throw callbackError(parsed, context);
 
     const profile = await profileOf(ctx, provider);
     const resolved = await ctx.servers.resolve(profile);
@@ -157,15 +181,16 @@ export async function completeGrant(
       );
 
     ctx.secrets.add(code);
-    let tokens: OAuthTokenSet;
+    let exchanged: CodeExchangeResult;
     try {
-      tokens = await exchangeCode(
+      exchanged = await exchangeCode(
         parts,
         validated,
         grant.redirectUri,
         grant.codeVerifier,
         ctx.http,
         ctx.now(),
+        profile.identity,
       );
     } catch (err) {
       const error = classifyOAuthError(err, 'code-exchange', context);
@@ -177,8 +202,10 @@ export async function completeGrant(
     } finally {
       ctx.secrets.delete(code);
     }
+    const { tokens } = exchanged;
     ctx.secrets.add(tokens.accessToken);
     ctx.secrets.add(tokens.refreshToken);
+    const account = verifiedAccount(ctx, location.entry, profile.identity, exchanged, context);
     if (tokens.refreshToken === undefined) {
       ctx.log.warn(
         context,
@@ -186,34 +213,65 @@ export async function completeGrant(
       );
     }
 
-    await storeGrant(ctx, location.userId, location.entry, tokens);
+    await storeGrant(ctx, location.userId, location.entry, tokens, account);
     onGranted(mailboxId);
     ctx.emit({ type: 'granted', userId, mailboxId });
     ctx.log.info(context, 'permission granted');
-    return { userId, mailboxId };
+    return { userId, mailboxId, ...(account === undefined ? {} : { account }) };
   } finally {
     ctx.secrets.delete(grant.codeVerifier);
   }
 }
 
-/** Stores the tokens and enables the entry; if enabling fails, the tokens stored before are put back. */
+/**
+ * The account that consented, checked against the entry's user name: undefined without an
+ * identity check; throws `OAUTH_ACCOUNT_MISMATCH` (nothing stored) when it is another account.
+ */
+function verifiedAccount(
+  ctx: OAuthContext,
+  entry: MailboxEntry,
+  identity: OAuthIdentityCheck | undefined,
+  exchanged: CodeExchangeResult,
+  context: Record<string, string>,
+): string | undefined {
+  if (identity === undefined) return undefined;
+  if (exchanged.idToken === undefined) {
+    throw new MultiPopError('OAUTH_PROVIDER_ERROR', 'The provider returned no ID token', context);
+  }
+  const consenting = consentingAccount(exchanged.idToken, identity, context);
+  if (entry.username === '' || isSameAccount(entry.username, consenting)) return consenting.account;
+  ctx.log.warn({ ...context, signedInAs: consenting.account }, 'permission granted with another account');
+  throw new MultiPopError(
+    'OAUTH_ACCOUNT_MISMATCH',
+    `Permission was granted by ${consenting.account}, but this mailbox entry is for ${entry.username}: nothing was stored. Grant permission again and sign in as ${entry.username}`,
+    { ...context, signedInAs: consenting.account, expected: entry.username },
+  );
+}
+
+/** Stores the tokens and enables the entry (filling in an empty user name); undone if that fails. */
 async function storeGrant(
   ctx: OAuthContext,
   userId: string,
-  entry: Awaited<ReturnType<typeof locateOAuthEntry>>['entry'],
+  entry: MailboxEntry,
   tokens: OAuthTokenSet,
+  account: string | undefined,
 ): Promise<void> {
   const previous = await ctx.tokens.getTokens(entry.id);
   await ctx.tokens.setTokens(entry.id, tokens);
-  if (entry.enabled) return;
+  const fillUsername = entry.username === '' && account !== undefined;
+  if (entry.enabled && !fillUsername) return;
   try {
-    await ctx.directory.putEntry(userId, { ...entry, enabled: true });
+    await ctx.directory.putEntry(userId, {
+      ...entry,
+      enabled: true,
+      ...(fillUsername ? { username: account } : {}),
+    });
   } catch (err) {
     if (previous) await ctx.tokens.setTokens(entry.id, previous);
     else await ctx.tokens.deleteTokens(entry.id);
     throw new MultiPopError(
       'STORE_ERROR',
-      'Could not enable the mailbox entry after the grant; nothing was stored',
+      'Could not update the mailbox entry after the grant; nothing was stored',
       {
         userId,
         mailboxId: entry.id,
@@ -221,6 +279,59 @@ async function storeGrant(
       { cause: err },
     );
   }
+}
+
+/**
+ * The `error=` of a redirect back. Its `error_description` is written by whoever crafted the
+ * redirect, so it never goes into the message: it is kept, cleaned of control characters, in
+ * `context.untrustedErrorDescription` — for a log, never to render as markup.
+ */
+function callbackError(parsed: ParsedCallback, context: Record<string, string>): MultiPopError {
+  // RFC 6749 limits error codes to printable ASCII without `"` and `\`.
+  const oauthError = /^[\x20\x21\x23-\x5b\x5d-\x7e]{1,64}$/.test(parsed.error ?? '')
+    ? (parsed.error as string)
+    : 'invalid_error_code';
+  const untrusted =
+    parsed.errorDescription === undefined
+      ? {}
+      : {
+          untrustedErrorDescription: truncate(parsed.errorDescription.replace(/[\u0000-\u001f\u007f]/g, ' ')),
+        };
+  const note =
+    parsed.errorDescription === undefined ? '' : ' (its description, untrusted text, is in the context)';
+  if (oauthError === 'access_denied') {
+    return new MultiPopError('OAUTH_ACCESS_DENIED', `Permission was not granted at the provider${note}`, {
+      ...context,
+      ...untrusted,
+    });
+  }
+  return new MultiPopError('OAUTH_PROVIDER_ERROR', `The provider answered ${oauthError}${note}`, {
+    ...context,
+    oauthError,
+    ...untrusted,
+  });
+}
+
+/** Removes expired pending grants; a failure only costs a log line (the callback checks expiry). */
+async function purgeExpired(ctx: OAuthContext): Promise<void> {
+  try {
+    const purged = await ctx.tokens.purgeExpiredGrants(ctx.now());
+    if (purged > 0) ctx.log.debug({ purged }, 'expired pending grants purged');
+  } catch (err) {
+    ctx.log.warn({ err }, 'purging expired pending grants failed');
+  }
+}
+
+function partyOf(completer: GrantCompleter): GrantStarter {
+  if (typeof completer !== 'object' || completer === null) {
+    throw stateInvalid('A grant can only be completed in a session: give the user or the administrator');
+  }
+  return 'role' in completer ? completer : { role: 'user', userId: completer.userId };
+}
+
+function sameParty(startedBy: GrantStarter, by: GrantStarter): boolean {
+  if (startedBy.role === 'user') return by.role === 'user' && by.userId === startedBy.userId;
+  return by.role === 'admin' && (startedBy.adminId === undefined || by.adminId === startedBy.adminId);
 }
 
 /**

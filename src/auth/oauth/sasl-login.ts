@@ -16,7 +16,8 @@ export function saslMechanismOf(form: OAuthSaslForm): 'XOAUTH2' | 'OAUTHBEARER' 
  * ```ts
  * await saslTokenLogin(client, 'xoauth2-continuation', 'ann@contoso.com', accessToken, 'm1');
  * ```
- * @throws MultiPopError `AUTH_MECHANISM_UNAVAILABLE`, `AUTH_FAILED` (with `saslError`), …
+ * @throws MultiPopError `CONFIG_INVALID` (an empty user name or one with control characters),
+ *   `AUTH_MECHANISM_UNAVAILABLE`, `AUTH_FAILED` (with `saslError`), …
  */
 export async function saslTokenLogin(
   client: Pop3ClientApi,
@@ -25,6 +26,14 @@ export async function saslTokenLogin(
   accessToken: string,
   mailboxId: string,
 ): Promise<void> {
+  // Validation refuses these in entries; an entry built by hand must not inject SASL fields.
+  if (/[\u0000-\u001f\u007f]/.test(user) || user === '') {
+    throw new MultiPopError(
+      'CONFIG_INVALID',
+      'The user name of an OAuth entry must be non-empty and must not contain control characters',
+      { mailboxId, field: 'username' },
+    );
+  }
   const mechanism = saslMechanismOf(form);
   const caps = client.capabilities;
   if (caps.raw.length > 0 && !caps.sasl.includes(mechanism)) {

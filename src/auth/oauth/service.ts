@@ -13,8 +13,9 @@ import {
   type CompleteGrantResult,
   completeGrant,
   DEFAULT_GRANT_TTL_MS,
+  type GrantCompleter,
 } from './grant-flow.js';
-import type { OAuthFetch } from './http.js';
+import { DEFAULT_OAUTH_TIMEOUT_MS, type OAuthFetch } from './http.js';
 import { oauthAuthProvider } from './oauth-auth-provider.js';
 import type { OAuthProfile, OAuthProfileOverrides } from './profiles.js';
 import { DEFAULT_REFRESH_SKEW_MS, type GetAccessTokenOptions, TokenKeeper } from './token-keeper.js';
@@ -73,6 +74,16 @@ export interface OAuthServiceOptions {
    * ```
    */
   refreshSkewMs?: number;
+  /**
+   * How long one process may hold an entry's refresh lease in the token store, in ms; other
+   * processes sharing the store wait up to this long for its refresh (then it is taken over).
+   * @default max(30000, 2 × requestTimeoutMs + 5000)
+   * @example
+   * ```ts
+   * new OAuthService({ tokens, directory, refreshLeaseMs: 60_000 });
+   * ```
+   */
+  refreshLeaseMs?: number;
   /**
    * Where to log (pino-shaped); tokens, codes and secrets are never written.
    * @default silent
@@ -181,13 +192,19 @@ export class OAuthService {
       http,
       servers: new AuthorizationServerCache(http, { now }),
     };
-    this.#keeper = new TokenKeeper(this.#ctx, options.refreshSkewMs ?? DEFAULT_REFRESH_SKEW_MS);
+    const timeoutMs = options.requestTimeoutMs ?? DEFAULT_OAUTH_TIMEOUT_MS;
+    this.#keeper = new TokenKeeper(this.#ctx, options.refreshSkewMs ?? DEFAULT_REFRESH_SKEW_MS, {
+      // Held longer than a refresh can take (two requests: discovery and the token endpoint).
+      leaseMs: options.refreshLeaseMs ?? Math.max(30_000, 2 * timeoutMs + 5_000),
+      pollMs: 100,
+    });
     this.#grantTtlMs = options.grantTtlMs ?? DEFAULT_GRANT_TTL_MS;
   }
 
   /**
    * Starts "Grant permission" for a user's OAuth entry: returns the provider URL to send the
-   * browser to. The redirect URI is the app's one for `domain`.
+   * browser to. The redirect URI is the app's one for `domain`. The grant is bound to
+   * `startedBy` (default: the user): only that party can complete it.
    *
    * @example
    * ```ts
@@ -204,21 +221,24 @@ export class OAuthService {
 
   /**
    * Completes "Grant permission" from the redirect back (the whole URL, its query string, or
-   * the parameters). The pending grant is used up whatever happens; tokens are stored only on
-   * success, and then the entry is enabled and a `granted` event is emitted.
+   * the parameters), in the session that started it: `{ userId }` for a user, `{ role: 'admin' }`
+   * (with the `adminId` given to `beginGrant`, if any) for an administrator. A callback from
+   * another session is refused and leaves the pending grant usable. The consenting account is
+   * verified against the entry's user name where the provider supports it (Gmail, Microsoft, a
+   * generic app with `identityClaim`). Tokens are stored only on success, and then the entry is
+   * enabled and a `granted` event is emitted.
    *
    * @example
    * ```ts
    * const { mailboxId } = await oauth.completeGrant(new URL(req.url, 'https://mail.example.com'), { userId: session.user });
    * ```
-   * @throws MultiPopError `OAUTH_STATE_INVALID` (unknown, reused, expired, another user's),
-   *   `OAUTH_ACCESS_DENIED`, `OAUTH_PROVIDER_ERROR`, `OAUTH_TRANSIENT`, `NOT_FOUND`, `STORE_ERROR`
+   * @throws MultiPopError `OAUTH_STATE_INVALID` (unknown, reused, expired, started by someone
+   *   else), `OAUTH_ACCOUNT_MISMATCH` (another account consented; `context.signedInAs`),
+   *   `OAUTH_ACCESS_DENIED`, `OAUTH_PROVIDER_ERROR`, `OAUTH_APP_REJECTED`, `OAUTH_TRANSIENT`,
+   *   `NOT_FOUND`, `STORE_ERROR`
    */
-  completeGrant(
-    callback: OAuthCallbackInput,
-    options: { userId?: string } = {},
-  ): Promise<CompleteGrantResult> {
-    return completeGrant(this.#ctx, callback, options, (mailboxId) => this.#keeper.granted(mailboxId));
+  completeGrant(callback: OAuthCallbackInput, completedBy: GrantCompleter): Promise<CompleteGrantResult> {
+    return completeGrant(this.#ctx, callback, completedBy, (mailboxId) => this.#keeper.granted(mailboxId));
   }
 
   /**
@@ -230,7 +250,7 @@ export class OAuthService {
    * const token = await oauth.getAccessToken('gmail-ann');
    * ```
    * @throws MultiPopError `OAUTH_NEEDS_PERMISSION` (emitted as an event too), `OAUTH_TRANSIENT`,
-   *   `OAUTH_PROVIDER_ERROR`, `OAUTH_NOT_CONFIGURED`, `NOT_FOUND`
+   *   `OAUTH_APP_REJECTED`, `OAUTH_PROVIDER_ERROR`, `OAUTH_NOT_CONFIGURED`, `NOT_FOUND`
    */
   getAccessToken(mailboxId: string, options: GetAccessTokenOptions = {}): Promise<string> {
     return this.#keeper.getAccessToken(mailboxId, options);

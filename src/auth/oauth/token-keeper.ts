@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type ErrorContext, MultiPopError } from '../../errors/index.js';
 import type { OAuthTokenSet } from '../../ports/index.js';
 import { locateOAuthEntry, type OAuthContext, type OAuthEntryLocation, profileOf } from './context.js';
@@ -7,6 +9,14 @@ import { clientParts, refreshTokens } from './token-endpoint.js';
 
 /** Default: refresh an access token when it has less than five minutes left. */
 export const DEFAULT_REFRESH_SKEW_MS = 5 * 60_000;
+
+/** How the keeper shares refreshes with other processes over the token store. */
+export interface RefreshLeaseTiming {
+  /** How long a refresh lease is held at most (longer than one token request may take). */
+  leaseMs: number;
+  /** How often a process waiting for another one's refresh looks at the store. */
+  pollMs: number;
+}
 
 /** Options of `TokenKeeper.getAccessToken` (the OAuth service passes them through). */
 export interface GetAccessTokenOptions {
@@ -22,12 +32,17 @@ interface Intent {
 
 /**
  * Hands out access tokens per mailbox entry: refreshes ahead of expiry, one refresh at a time
- * per entry (concurrent callers share it), stores rotated refresh tokens, and turns a dead
- * grant into "needs permission".
+ * per entry — concurrent callers in this process share it, and other processes sharing the
+ * token store wait for it through the store's refresh lease, so a rotating refresh token is
+ * never presented twice — stores rotated refresh tokens, and turns a dead grant into "needs
+ * permission".
  */
 export class TokenKeeper {
   readonly #ctx: OAuthContext;
   readonly #skewMs: number;
+  readonly #lease: RefreshLeaseTiming;
+  /** This keeper's name in the store's leases (one per process and service). */
+  readonly #holder = `keeper-${randomUUID()}`;
   readonly #flights = new SingleFlight<string>();
   /**
    * Mailbox → the access token obtained right after the POP3 server refused the previous one.
@@ -37,40 +52,53 @@ export class TokenKeeper {
    */
   readonly #afterRejection = new Map<string, string>();
 
-  constructor(ctx: OAuthContext, skewMs: number) {
+  constructor(ctx: OAuthContext, skewMs: number, lease: RefreshLeaseTiming) {
     this.#ctx = ctx;
     this.#skewMs = skewMs;
+    this.#lease = lease;
   }
 
   /**
    * A valid access token for the entry, refreshed first when it expires within the skew (or
    * when forced).
    *
-   * @throws MultiPopError `OAUTH_NEEDS_PERMISSION` (no grant, no refresh token, `invalid_grant`),
-   *   `OAUTH_TRANSIENT` (network, timeout, 429, 5xx), `OAUTH_PROVIDER_ERROR`, `OAUTH_NOT_CONFIGURED`,
-   *   `NOT_FOUND`
+   * @throws MultiPopError `OAUTH_NEEDS_PERMISSION` (no grant, no refresh token, `invalid_grant`,
+   *   `interaction_required`, …), `OAUTH_TRANSIENT` (network, timeout, 429, 5xx, another
+   *   process's refresh did not finish), `OAUTH_APP_REJECTED`, `OAUTH_PROVIDER_ERROR`,
+   *   `OAUTH_NOT_CONFIGURED`, `NOT_FOUND`
    */
   async getAccessToken(mailboxId: string, options: GetAccessTokenOptions = {}): Promise<string> {
     return this.#obtain(mailboxId, { force: options.forceRefresh === true });
   }
 
   /**
-   * Called when the POP3 server refused `token` for the entry. Either concludes that the grant
-   * is unusable (`OAUTH_NEEDS_PERMISSION`: the token refused was already the fresh one obtained
-   * after an earlier refusal), or forces a refresh and throws `AUTH_FAILED` with
-   * `context.retryWithFreshToken = true`: the session runner must close this connection, open a
-   * new one and authenticate once more (servers may close the connection after a failed AUTH).
+   * Called when the POP3 server refused `token` for the entry. Either concludes that a token
+   * cannot help (`OAUTH_TOKEN_REFUSED`: the token refused was already the fresh one obtained
+   * after an earlier refusal — POP access is off, or the grant is for another account; the
+   * grant itself is kept, and no new grant is asked for), or forces a refresh and throws
+   * `AUTH_FAILED` with `context.retryWithFreshToken = true`: the session runner must close this
+   * connection, open a new one and authenticate once more (servers may close the connection
+   * after a failed AUTH).
    */
   async tokenRejected(location: OAuthEntryLocation, token: string, rejection: MultiPopError): Promise<never> {
     const mailboxId = location.entry.id;
     const serverSaid = rejection.context['saslError'];
     if (this.#afterRejection.get(mailboxId) === token) {
       this.#afterRejection.delete(mailboxId);
-      throw this.#needsPermission(
-        location,
-        'The POP3 server refused a freshly refreshed access token: the user must grant permission again (with the account of this mailbox)',
-        { reason: 'token-rejected', saslError: serverSaid },
-        rejection,
+      this.#ctx.log.warn(
+        { mailboxId, userId: location.userId, provider: location.provider },
+        'the POP3 server refused a fresh access token',
+      );
+      throw new MultiPopError(
+        'OAUTH_TOKEN_REFUSED',
+        `The POP3 server refused a freshly issued access token for ${location.entry.username}. ${refusalAdvice(location.provider)} Granting permission again does not help unless it was granted with another account.`,
+        {
+          mailboxId,
+          userId: location.userId,
+          provider: location.provider,
+          ...(serverSaid === undefined ? {} : { saslError: serverSaid }),
+        },
+        { cause: rejection },
       );
     }
     const fresh = await this.#obtain(mailboxId, { force: true, rejected: token });
@@ -99,8 +127,14 @@ export class TokenKeeper {
 
   async #obtain(mailboxId: string, intent: Intent): Promise<string> {
     const current = await this.#ctx.tokens.getTokens(mailboxId);
-    if (current && this.#usable(current, intent)) return current.accessToken;
-    return this.#flights.run(mailboxId, () => this.#refresh(mailboxId, intent));
+    // A forced refresh is satisfied by any token newer than the one seen now (another
+    // process's refresh included).
+    const wanted =
+      intent.force && intent.rejected === undefined && current
+        ? { ...intent, rejected: current.accessToken }
+        : intent;
+    if (current && this.#usable(current, wanted)) return current.accessToken;
+    return this.#flights.run(mailboxId, () => this.#refreshShared(mailboxId, wanted));
   }
 
   #usable(tokens: OAuthTokenSet, intent: Intent): boolean {
@@ -110,9 +144,46 @@ export class TokenKeeper {
     return tokens.expiresAt === undefined || tokens.expiresAt - this.#skewMs > this.#ctx.now();
   }
 
-  async #refresh(mailboxId: string, intent: Intent): Promise<string> {
+  /**
+   * Refreshes under the store's lease. While another process holds it, waits for its result:
+   * a token it stored that serves the intent is used as it is; its lease is free or expired →
+   * this process takes it over and looks again.
+   */
+  async #refreshShared(mailboxId: string, intent: Intent): Promise<string> {
     const location = await locateOAuthEntry(this.#ctx, mailboxId);
-    // Read again inside the flight: a refresh that finished just before may have done the work.
+    const started = performance.now();
+    while (
+      !(await this.#ctx.tokens.acquireRefreshLease(
+        mailboxId,
+        this.#holder,
+        this.#ctx.now(),
+        this.#lease.leaseMs,
+      ))
+    ) {
+      const latest = await this.#ctx.tokens.getTokens(mailboxId);
+      if (latest && this.#usable(latest, intent)) return latest.accessToken;
+      if (performance.now() - started > this.#lease.leaseMs + this.#lease.pollMs) {
+        throw new MultiPopError(
+          'OAUTH_TRANSIENT',
+          'Another process has been refreshing this access token for too long; trying again later',
+          { mailboxId, userId: location.userId, provider: location.provider, operation: 'refresh' },
+        );
+      }
+      await sleep(this.#lease.pollMs);
+    }
+    try {
+      return await this.#refresh(location, intent);
+    } finally {
+      await this.#ctx.tokens.releaseRefreshLease(mailboxId, this.#holder).catch((err: unknown) => {
+        // It expires on its own; the others only wait a little longer.
+        this.#ctx.log.warn({ err, mailboxId }, 'releasing the refresh lease failed');
+      });
+    }
+  }
+
+  async #refresh(location: OAuthEntryLocation, intent: Intent): Promise<string> {
+    const mailboxId = location.entry.id;
+    // Read again under the lease: a refresh that finished just before may have done the work.
     const tokens = await this.#ctx.tokens.getTokens(mailboxId);
     if (!tokens) {
       throw this.#needsPermission(location, 'No permission has been granted for this mailbox yet', {
@@ -141,13 +212,16 @@ export class TokenKeeper {
         { ...tokens, refreshToken },
         this.#ctx.http,
         this.#ctx.now(),
+        // What was granted (the token response's scope), else what was asked for: a refresh
+        // may not ask for more than the grant holds.
+        profile.refreshWithScope ? (tokens.scope ?? profile.scopes.join(' ')) : undefined,
       );
     } catch (err) {
       const error = classifyOAuthError(err, 'refresh', context);
       if (error.code === 'OAUTH_NEEDS_PERMISSION') {
-        // The grant is dead: forget its tokens — unless a new grant replaced them meanwhile.
-        const latest = await this.#ctx.tokens.getTokens(mailboxId);
-        if (latest?.refreshToken === refreshToken) await this.#ctx.tokens.deleteTokens(mailboxId);
+        // The grant is dead: forget its tokens — unless a new grant replaced them meanwhile
+        // (compared and deleted in one step in the store, also against other processes).
+        await this.#ctx.tokens.deleteTokensIfRefreshToken(mailboxId, refreshToken);
         this.#ctx.emit({ type: 'needs-permission', userId: location.userId, mailboxId, error });
         this.#ctx.log.warn(
           { ...context, code: error.code, oauthError: error.context['oauthError'] },
@@ -204,5 +278,17 @@ export class TokenKeeper {
       'mailbox needs permission again',
     );
     return error;
+  }
+}
+
+/** What to do when a provider's POP3 server refuses a valid token. */
+function refusalAdvice(provider: OAuthEntryLocation['provider']): string {
+  switch (provider) {
+    case 'gmail':
+      return 'POP is probably turned off for this Gmail account: turn it on in Gmail settings, "Forwarding and POP/IMAP".';
+    case 'microsoft':
+      return 'POP is probably disabled for this mailbox: an Exchange Online administrator must enable it (Set-CASMailbox -PopEnabled $true).';
+    default:
+      return 'POP access is probably disabled for this mailbox at the provider.';
   }
 }

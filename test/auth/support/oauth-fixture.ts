@@ -5,7 +5,12 @@
  * tests can prove no secret was written.
  */
 import { type OAuthEvent, OAuthService, type OAuthServiceOptions } from '../../../src/auth/index.js';
-import { type MailboxEntryInput, parseConfig } from '../../../src/config/index.js';
+import {
+  type MailboxEntryInput,
+  parseConfig,
+  parseMailboxEntry,
+  parseServerSettings,
+} from '../../../src/config/index.js';
 import type { Logger } from '../../../src/log/index.js';
 import type { MailboxDirectory, TokenStore } from '../../../src/ports/index.js';
 import { memoryDirectory } from '../../../src/stores/memory/directory.js';
@@ -181,4 +186,39 @@ export function dovecotOAuth2(fx: OAuthFixture): NonNullable<DovecotOptions['oau
     clientId: fx.as.introspectionClient.clientId,
     clientSecret: fx.as.introspectionClient.clientSecret,
   };
+}
+
+/**
+ * Adds a Microsoft 365 app to the fixture's settings (by default the test server's main
+ * client) and a Microsoft entry of ann's for `username`.
+ */
+export async function addMicrosoftEntry(
+  fx: OAuthFixture,
+  entry: { id: string; username: string },
+  app: { clientId?: string; clientSecret?: string; tenant?: string } = {},
+): Promise<void> {
+  const settings = await fx.directory.getSettings();
+  await fx.directory.setSettings(
+    parseServerSettings({
+      ...settings,
+      oauth: {
+        ...settings.oauth,
+        microsoft: {
+          clientId: app.clientId ?? fx.as.client.clientId,
+          clientSecret: app.clientSecret ?? fx.as.client.clientSecret,
+          redirectUris: { [DOMAIN]: REDIRECT_URI },
+          ...(app.tenant === undefined ? {} : { tenant: app.tenant }),
+        },
+      },
+    }),
+  );
+  await fx.directory.putEntry(
+    USER,
+    parseMailboxEntry({
+      id: entry.id,
+      server: 'outlook.office365.com:995',
+      username: entry.username,
+      auth: 'oauth',
+    }),
+  );
 }
