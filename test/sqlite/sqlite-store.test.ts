@@ -188,9 +188,13 @@ describe('SQLite store: file and schema', () => {
   it('upgrades a version-1 file: old ledger rows stay valid, without size or fingerprint', async () => {
     const { store, path, key } = await fresh();
     await store.close();
-    // Turn the file back into what version 1 wrote: no size or fingerprint columns.
+    // Turn the file back into what version 1 wrote: no size or fingerprint columns (2), no
+    // grant starter or refresh leases (3).
     const raw = new Database(path);
     raw.exec('ALTER TABLE ledger DROP COLUMN size; ALTER TABLE ledger DROP COLUMN fingerprint;');
+    raw.exec(
+      'DROP INDEX pending_grants_by_expiry; ALTER TABLE pending_grants DROP COLUMN started_by; DROP TABLE oauth_refresh_leases;',
+    );
     raw
       .prepare('INSERT INTO ledger (mailbox_id, uidl, first_seen, collected) VALUES (?, ?, ?, 1)')
       .run('e1', 'old-uidl', 7);
