@@ -109,6 +109,7 @@ export type {
   GrantStarter,
   LedgerChange,
   LedgerRecord,
+  LedgerRecordFields,
   LocalQueue,
   MailboxDirectory,
   MailboxStatus,

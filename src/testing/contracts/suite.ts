@@ -136,9 +136,12 @@ export async function runContract(contract: Contract): Promise<ContractReport> {
 
 /** The part of a test framework's API that {@link registerContract} uses. */
 export interface TestFramework {
+  /** Opens a group of cases (the framework's own `describe`). */
   describe(name: string, body: () => void): unknown;
+  /** Declares one case; `skip`, where the framework has it, reports a case that cannot check its claim. */
   // biome-ignore lint/suspicious/noExplicitAny: frameworks type their `it` differently; only the name and an async body are passed
   it: ((name: string, body: (...args: any[]) => Promise<void>) => unknown) & {
+    /** Declares a skipped case (the title says why). */
     // biome-ignore lint/suspicious/noExplicitAny: as above
     skip?: (name: string, body: (...args: any[]) => unknown) => unknown;
   };
