@@ -143,6 +143,48 @@ describeWithDovecot('OAuth 2.0 logins against Dovecot with tokens from oidc-prov
     await second.quit();
   });
 
+  it('Dovecot refuses a valid, fresh token (granted by another account): OAUTH_TOKEN_REFUSED, no grant loop', async () => {
+    // A generic app does not check who consents: ann's grant lands on an entry for "bob".
+    await fx.directory.putEntry(
+      USER,
+      parseMailboxEntry({
+        id: 'dovecot-bob',
+        server: `127.0.0.1:${dovecot.popPort}`,
+        username: 'bob',
+        auth: 'oauth',
+        oauthProvider: 'generic',
+      }),
+    );
+    await fx.grant('dovecot-bob', GENERIC_ACCOUNT, service);
+    fx.events.length = 0;
+    const bob = (await fx.directory.getEntry('dovecot-bob'))!.entry;
+    const login = async () => {
+      const client = await connect();
+      try {
+        return await failure(
+          service.authProviderFor(bob).authenticate(client, { userId: USER, entry: bob, log }),
+        );
+      } finally {
+        client.close();
+      }
+    };
+
+    const first = await login();
+    expect(first.code).toBe('AUTH_FAILED');
+    expect(first.context['retryWithFreshToken']).toBe(true);
+    const refreshed = (await fx.tokens.getTokens('dovecot-bob'))!;
+    expect((await fx.as.introspect(refreshed.accessToken)).active).toBe(true);
+    // This server's tokens live two seconds: keep the keeper from refreshing again on a slow
+    // machine, so the second login presents the very token that was just issued.
+    const fresh = { ...refreshed, expiresAt: Date.now() + 3_600_000 };
+    await fx.tokens.setTokens('dovecot-bob', fresh);
+    const second = await login();
+
+    expect(second.code).toBe('OAUTH_TOKEN_REFUSED');
+    expect(fx.events.filter((e) => e.type === 'needs-permission')).toEqual([]);
+    expect(await fx.tokens.getTokens('dovecot-bob')).toEqual(fresh);
+  });
+
   it('after the grant is revoked at the server: needs permission, reported once, nothing crashes', async () => {
     fx.events.length = 0;
     expect(await fx.as.revokeGrants(GENERIC_ACCOUNT)).toBeGreaterThan(0);
