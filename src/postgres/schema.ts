@@ -1,4 +1,4 @@
-import { MultiPopError } from '../errors/index.js';
+import { assertCurrentSchemaVersion, assertKnownSchemaVersion } from '../stores/schema-version.js';
 import type { Db, Query } from './db.js';
 import type { Tables } from './tables.js';
 
@@ -113,6 +113,8 @@ const MIGRATIONS: ReadonlyArray<(t: Tables) => string> = [
  */
 export const PG_SCHEMA_VERSION = MIGRATIONS.length;
 
+const VERSION_CHECK = { store: 'PostgreSQL', current: PG_SCHEMA_VERSION } as const;
+
 /**
  * Creates the schema if needed and brings it to {@link PG_SCHEMA_VERSION} in one transaction,
  * under a transaction-scoped advisory lock per schema: when a fleet of workers starts at once,
@@ -128,7 +130,7 @@ export async function migrate(db: Db, t: Tables): Promise<void> {
       `CREATE TABLE IF NOT EXISTS ${t.schemaVersion} (id int PRIMARY KEY CHECK (id = 1), version int NOT NULL)`,
     );
     const from = await readVersion(query, t);
-    assertKnownVersion(from);
+    assertKnownSchemaVersion(VERSION_CHECK, from);
     for (let version = from; version < PG_SCHEMA_VERSION; version++) await query(MIGRATIONS[version]!(t));
     if (from !== PG_SCHEMA_VERSION) {
       await query(
@@ -146,29 +148,10 @@ export async function migrate(db: Db, t: Tables): Promise<void> {
 export async function assertCurrentSchema(db: Db, t: Tables): Promise<void> {
   const exists = await db.query('SELECT to_regclass($1) AS name', [t.schemaVersion]);
   const version = exists.rows[0]?.name === null ? 0 : await readVersion(db.query, t);
-  assertKnownVersion(version);
-  if (version !== PG_SCHEMA_VERSION) {
-    throw new MultiPopError(
-      'STORE_ERROR',
-      version === 0
-        ? 'The PostgreSQL store is empty: open it once read-write to create it'
-        : `The PostgreSQL store has schema version ${version}; open it once read-write to upgrade it to ${PG_SCHEMA_VERSION}`,
-      { schemaVersion: version },
-    );
-  }
+  assertCurrentSchemaVersion(VERSION_CHECK, version);
 }
 
 async function readVersion(query: Query, t: Tables): Promise<number> {
   const result = await query<{ version: number }>(`SELECT version FROM ${t.schemaVersion} WHERE id = 1`);
   return result.rows[0]?.version ?? 0;
-}
-
-function assertKnownVersion(version: number): void {
-  if (version > PG_SCHEMA_VERSION) {
-    throw new MultiPopError(
-      'STORE_ERROR',
-      `The PostgreSQL store has schema version ${version}, newer than this version of multipop knows (${PG_SCHEMA_VERSION}); upgrade multipop`,
-      { schemaVersion: version },
-    );
-  }
 }

@@ -1,4 +1,4 @@
-import { MultiPopError } from '../errors/index.js';
+import { assertCurrentSchemaVersion, assertKnownSchemaVersion } from '../stores/schema-version.js';
 import type { SqliteDatabase } from './driver.js';
 
 /**
@@ -111,6 +111,8 @@ const MIGRATIONS: ReadonlyArray<(db: SqliteDatabase) => void> = [
  */
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
+const VERSION_CHECK = { store: 'SQLite', current: SCHEMA_VERSION } as const;
+
 /** The file's schema version (`PRAGMA user_version`); 0 for a new, empty file. */
 export function schemaVersion(db: SqliteDatabase): number {
   return db.pragma('user_version', { simple: true }) as number;
@@ -125,7 +127,7 @@ export function schemaVersion(db: SqliteDatabase): number {
 export function migrate(db: SqliteDatabase): void {
   db.transaction(() => {
     const from = schemaVersion(db);
-    assertKnownVersion(from);
+    assertKnownSchemaVersion(VERSION_CHECK, from);
     for (let version = from; version < SCHEMA_VERSION; version++) MIGRATIONS[version]!(db);
     if (from !== SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
@@ -137,24 +139,5 @@ export function migrate(db: SqliteDatabase): void {
  */
 export function assertCurrentSchema(db: SqliteDatabase): void {
   const version = schemaVersion(db);
-  assertKnownVersion(version);
-  if (version !== SCHEMA_VERSION) {
-    throw new MultiPopError(
-      'STORE_ERROR',
-      version === 0
-        ? 'The SQLite store is empty: open it once read-write to create it'
-        : `The SQLite store has schema version ${version}; open it once read-write to upgrade it to ${SCHEMA_VERSION}`,
-      { schemaVersion: version },
-    );
-  }
-}
-
-function assertKnownVersion(version: number): void {
-  if (version > SCHEMA_VERSION) {
-    throw new MultiPopError(
-      'STORE_ERROR',
-      `The SQLite store has schema version ${version}, newer than this version of multipop knows (${SCHEMA_VERSION}); upgrade multipop`,
-      { schemaVersion: version },
-    );
-  }
+  assertCurrentSchemaVersion(VERSION_CHECK, version);
 }
