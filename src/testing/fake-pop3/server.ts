@@ -1,7 +1,8 @@
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { createSecureContext, createServer as createTlsServer } from 'node:tls';
+import type { ServerContext } from './context.js';
 import { FakeMailStore } from './mail-store.js';
-import { FakePop3Session, type ServerContext } from './session.js';
+import { FakePop3Session } from './session.js';
 import type {
   FakePop3Capabilities,
   FakePop3Fault,
