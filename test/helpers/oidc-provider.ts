@@ -58,6 +58,19 @@ export type TokenEndpointFault =
   /** Reset the TCP connection. */
   | { kind: 'reset' };
 
+/**
+ * Token requests held back before the provider sees them, so a test can line up what several
+ * clients (processes) do at the same moment. Released one at a time, in arrival order.
+ */
+export interface TokenRequestHold {
+  /** Resolves once `count` requests have arrived while holding (released ones included). */
+  arrived(count: number): Promise<void>;
+  /** Passes the oldest held request to the provider; resolves once its answer has been sent. */
+  releaseNext(): Promise<void>;
+  /** Stops holding; requests still held go to the provider now. */
+  end(): void;
+}
+
 /** The user's decision on the consent screen. */
 export type ConsentDecision = 'approve' | 'deny';
 
@@ -86,6 +99,8 @@ export interface TestOAuthServer {
   introspect(token: string): Promise<TokenIntrospection>;
   /** Sets (or clears with `undefined`) a fault for the token endpoint. */
   setTokenFault(fault: TokenEndpointFault | undefined): void;
+  /** Holds every token request from now on until released (one hold at a time). */
+  holdTokenRequests(): TokenRequestHold;
   stop(): Promise<void>;
 }
 
@@ -113,6 +128,7 @@ export async function startOidcProvider(options: TestOAuthServerOptions): Promis
   let tokenFault: TokenEndpointFault | undefined;
   let tokenRequests = 0;
   let tokenPath: string | undefined;
+  let hold: RequestHold | undefined;
 
   const toMetadata = (c: TestOAuthClient): ClientMetadata => ({
     client_id: c.clientId,
@@ -137,6 +153,7 @@ export async function startOidcProvider(options: TestOAuthServerOptions): Promis
       const path = (req.url ?? '/').split('?')[0] ?? '/';
       if (req.method !== 'POST' || path !== tokenPath) return false;
       tokenRequests += 1;
+      if (hold?.take(req, res)) return true;
       if (tokenFault === undefined) return false;
       injectFault(tokenFault, req, res);
       return true;
@@ -276,8 +293,60 @@ export async function startOidcProvider(options: TestOAuthServerOptions): Promis
     setTokenFault: (fault) => {
       tokenFault = fault;
     },
+    holdTokenRequests: () => {
+      if (hold?.active) throw new Error('token requests are already held');
+      hold = new RequestHold(oidc.forward);
+      return hold;
+    },
     stop: oidc.stop,
   };
+}
+
+/** The requests a {@link TokenRequestHold} keeps, and who waits for how many to arrive. */
+class RequestHold implements TokenRequestHold {
+  active = true;
+  readonly #forward: (req: IncomingMessage, res: ServerResponse) => void;
+  readonly #held: Array<{ req: IncomingMessage; res: ServerResponse }> = [];
+  readonly #waiters: Array<{ count: number; resolve: () => void }> = [];
+  #arrivals = 0;
+
+  constructor(forward: (req: IncomingMessage, res: ServerResponse) => void) {
+    this.#forward = forward;
+  }
+
+  /** Keeps the request if holding (its body stays unread until it is forwarded). */
+  take(req: IncomingMessage, res: ServerResponse): boolean {
+    if (!this.active) return false;
+    this.#held.push({ req, res });
+    this.#arrivals += 1;
+    for (const waiter of this.#waiters.filter((w) => w.count <= this.#arrivals)) {
+      this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+      waiter.resolve();
+    }
+    return true;
+  }
+
+  arrived(count: number): Promise<void> {
+    if (this.#arrivals >= count) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ count, resolve }));
+  }
+
+  releaseNext(): Promise<void> {
+    const next = this.#held.shift();
+    if (next === undefined) return Promise.reject(new Error('no token request is held'));
+    // Answered, or the client gave up on it.
+    const sent = new Promise<void>((resolve) => {
+      next.res.once('finish', resolve);
+      next.res.once('close', resolve);
+    });
+    this.#forward(next.req, next.res);
+    return sent;
+  }
+
+  end(): void {
+    this.active = false;
+    for (const { req, res } of this.#held.splice(0)) this.#forward(req, res);
+  }
 }
 
 /** Just enough of a browser's cookie handling: name, path, expiry by Max-Age/Expires. */

@@ -59,6 +59,8 @@ export interface LocalOidcProvider {
   finishConsent(req: IncomingMessage, res: ServerResponse, details: InteractionDetails): Promise<void>;
   /** Destroys every grant of the account (its refresh tokens then fail with `invalid_grant`). */
   revokeGrants(accountId: string): Promise<number>;
+  /** Hands a request that `intercept` took to the provider after all (a request held back). */
+  forward(req: IncomingMessage, res: ServerResponse): void;
   stop(): Promise<void>;
 }
 
@@ -213,6 +215,7 @@ export async function startLocalOidcProvider(options: LocalOidcProviderOptions):
       grantsByAccount.delete(accountId);
       return destroyed;
     },
+    forward: (req, res) => providerHandler(req, res),
     stop: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -11,7 +11,6 @@ import {
   parseMailboxEntry,
   parseServerSettings,
 } from '../../../src/config/index.js';
-import type { Logger } from '../../../src/log/index.js';
 import type { MailboxDirectory, TokenStore } from '../../../src/ports/index.js';
 import { memoryDirectory } from '../../../src/stores/memory/directory.js';
 import { memoryTokenStore } from '../../../src/stores/memory/token-store.js';
@@ -22,6 +21,7 @@ import {
   type TestOAuthServer,
   type TestOAuthServerOptions,
 } from '../../helpers/oidc-provider.js';
+import { capturingLogger } from './capturing-logger.js';
 
 export const USER = 'ann@example.com';
 export const OTHER_USER = 'bob@example.com';
@@ -34,21 +34,7 @@ export const GMAIL_ACCOUNT = 'ann@gmail.com';
 export const GENERIC_ENTRY = 'corp-ann';
 export const GENERIC_ACCOUNT = 'ann';
 
-/** A logger that keeps every line as text. */
-export function capturingLogger(): Logger & { lines: string[]; text(): string } {
-  const lines: string[] = [];
-  const keep = (level: string) => (obj: Record<string, unknown>, msg?: string) => {
-    lines.push(JSON.stringify({ level, ...obj, msg }));
-  };
-  return {
-    lines,
-    text: () => lines.join('\n'),
-    debug: keep('debug'),
-    info: keep('info'),
-    warn: keep('warn'),
-    error: keep('error'),
-  };
-}
+export { capturingLogger } from './capturing-logger.js';
 
 export interface OAuthFixture {
   as: TestOAuthServer;
@@ -72,6 +58,11 @@ export interface FixtureOptions {
   entries?: MailboxEntryInput[];
   /** Generic app: token endpoint client authentication. */
   genericAuthMethod?: 'client_secret_post' | 'client_secret_basic';
+  /**
+   * Stores to use instead of in-memory ones (a SQLite file, a PostgreSQL schema that other
+   * processes open too); the directory is filled with the fixture's settings, users and entries.
+   */
+  stores?: { tokens: TokenStore; directory: MailboxDirectory };
 }
 
 export async function startOAuthFixture(options: FixtureOptions = {}): Promise<OAuthFixture> {
@@ -135,8 +126,15 @@ export async function startOAuthFixture(options: FixtureOptions = {}): Promise<O
       },
     ],
   });
-  const tokens = memoryTokenStore();
-  const directory = memoryDirectory(config);
+  const tokens = options.stores?.tokens ?? memoryTokenStore();
+  const directory = options.stores?.directory ?? memoryDirectory(config);
+  if (options.stores) {
+    await directory.setSettings(config.settings);
+    for (const { entries, ...flags } of config.users) {
+      await directory.putUser(flags);
+      for (const entry of entries) await directory.putEntry(flags.id, entry);
+    }
+  }
   const events: OAuthEvent[] = [];
   const logger = capturingLogger();
   const clock = { now: Date.now() };
