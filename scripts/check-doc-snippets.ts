@@ -24,8 +24,14 @@
  * `<!-- @doc-skip -->` right before a fence leaves that block out (for deliberately partial
  * fragments); use it sparingly — a skipped block is a block nobody checks.
  *
- *   npm run check:docs                      # all files
- *   npm run check:docs -- docs/oauth.md     # some files
+ * The TSDoc `@example`s of the public API (every export of an entry point, and the members of
+ * an exported class or interface) are checked the same way: the ```ts fences of an `@example`,
+ * or the whole example when it has no fence. A `<!-- doc-context … -->` comment right before the
+ * fence gives an example its context (without the `@`, which TypeDoc would read as a tag); TypeDoc
+ * renders it as an HTML comment, i.e. not at all.
+ *
+ *   npm run check:docs                                  # all docs and all examples
+ *   npm run check:docs -- docs/oauth.md src/pop3/limits.ts   # some files
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -72,7 +78,7 @@ export function defaultDocFiles(): string[] {
 }
 
 const FENCE = /^(\s*)(`{3,}|~{3,})\s*([\w-]*)(.*)$/;
-const CONTEXT_OPEN = /^\s*<!--\s*@doc-context\b(.*)$/;
+const CONTEXT_OPEN = /^\s*<!--\s*@?doc-context\b(.*)$/;
 const SKIP = /^\s*<!--\s*@doc-skip\s*-->\s*$/;
 
 /** A `@doc-context` or `@doc-skip` marker that no fence follows (a mistake: it does nothing). */
@@ -153,6 +159,81 @@ export function scanMarkdown(
   return { snippets, orphans };
 }
 
+/** Every .ts file under src/ (the TSDoc `@example`s of the public API live there). */
+export function defaultSourceFiles(): string[] {
+  const files: string[] = [];
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
+      const path = `${dir}/${entry.name}`;
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) files.push(path);
+    }
+  };
+  walk('src');
+  return files.sort();
+}
+
+const COMMENT_LINE = /^\s*\*(?: ?)(.*)$/;
+const TAG = /^@(\w+)/;
+
+/**
+ * The TSDoc `@example` blocks of one source file: the ```ts fences inside an `@example`, or the
+ * whole example when it has no fence (TSDoc reads an unfenced example as code).
+ */
+export function scanSourceExamples(file: string, source: string): DocSnippet[] {
+  const lines = source.split(/\r?\n/);
+  const snippets: DocSnippet[] = [];
+  let inComment = false;
+  let example: Array<{ line: number; text: string }> | undefined;
+  const finish = (): void => {
+    if (!example) return;
+    const fenced = scanMarkdown(file, example.map((l) => l.text).join('\n')).snippets;
+    const hasFence = example.some((l) => FENCE.test(l.text));
+    if (hasFence) {
+      for (const s of fenced) snippets.push({ ...s, line: example[s.line - 1]!.line });
+    } else {
+      const body = example.filter((l) => l.text.trim() !== '');
+      if (body.length > 0)
+        snippets.push({
+          file,
+          line: body[0]!.line,
+          code: example.map((l) => l.text).join('\n').trim(),
+          context: '',
+          skipped: false,
+        });
+    }
+    example = undefined;
+  };
+  for (let i = 0; i < lines.length; i++) {
+    let line = lines[i]!;
+    if (!inComment) {
+      const start = line.indexOf('/**');
+      if (start < 0) continue;
+      inComment = true;
+      line = line.slice(start + 3);
+    }
+    const end = line.indexOf('*/');
+    const content = end >= 0 ? line.slice(0, end) : line;
+    const text = COMMENT_LINE.exec(content)?.[1] ?? content.trim();
+    const tag = TAG.exec(text.trim());
+    if (tag) {
+      finish();
+      if (tag[1] === 'example') {
+        example = [];
+        const rest = text.trim().slice('@example'.length).trim();
+        if (rest !== '') example.push({ line: i + 1, text: rest });
+      }
+    } else if (example) {
+      example.push({ line: i + 1, text });
+    }
+    if (end >= 0) {
+      finish();
+      inComment = false;
+    }
+  }
+  return snippets;
+}
+
 /** An export of one of the package's entry points, for the auto-import. */
 interface PackageExport {
   module: string;
@@ -185,6 +266,48 @@ function packageExports(program: ts.Program): Map<string, PackageExport> {
   return names;
 }
 
+/**
+ * The line ranges (1-based, inclusive, per source file relative to the root) of the public
+ * declarations — every export of an entry point, with its TSDoc and, for a class or an
+ * interface, its members — so that only the public API's `@example`s are checked.
+ */
+function publicRanges(program: ts.Program): Map<string, Array<[from: number, to: number]>> {
+  const checker = program.getTypeChecker();
+  const ranges = new Map<string, Array<[number, number]>>();
+  for (const [, path] of ENTRY_POINTS) {
+    const symbol = checker.getSymbolAtLocation(program.getSourceFile(join(root, path))!)!;
+    for (const exported of checker.getExportsOfModule(symbol)) {
+      const target = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
+      for (const declaration of target.declarations ?? []) {
+        const node = ts.isVariableDeclaration(declaration) ? declaration.parent.parent : declaration;
+        const source = node.getSourceFile();
+        const file = relative(root, source.fileName);
+        const from = source.getLineAndCharacterOfPosition(node.getFullStart()).line + 1;
+        const to = source.getLineAndCharacterOfPosition(node.getEnd()).line + 1;
+        ranges.set(file, [...(ranges.get(file) ?? []), [from, to]]);
+      }
+    }
+  }
+  return ranges;
+}
+
+/**
+ * Node's own functions a block may use without importing them, as a reader would add the import
+ * (the package's exports come first: none of these is one).
+ */
+const NODE_BUILTINS: Readonly<Record<string, string>> = {
+  readFile: 'node:fs/promises',
+  writeFile: 'node:fs/promises',
+  mkdtemp: 'node:fs/promises',
+  rm: 'node:fs/promises',
+  createWriteStream: 'node:fs',
+  pipeline: 'node:stream/promises',
+  randomUUID: 'node:crypto',
+  randomBytes: 'node:crypto',
+  tmpdir: 'node:os',
+  join: 'node:path',
+};
+
 /** The names a block uses but neither imports nor declares, which the package exports. */
 function missingImports(code: string, exports: Map<string, PackageExport>): string[] {
   const source = ts.createSourceFile('snippet.ts', code, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
@@ -203,14 +326,16 @@ function missingImports(code: string, exports: Map<string, PackageExport>): stri
     node.forEachChild(visit);
   };
   visit(source);
-  return [...used].filter((name) => exports.has(name) && !bound.has(name)).sort();
+  return [...used]
+    .filter((name) => (exports.has(name) || Object.hasOwn(NODE_BUILTINS, name)) && !bound.has(name))
+    .sort();
 }
 
 /** `import` lines for the given package exports, grouped by entry point. */
 function importLines(names: readonly string[], exports: Map<string, PackageExport>): string[] {
   const byModule = new Map<string, string[]>();
   for (const name of names) {
-    const { module, isValue } = exports.get(name)!;
+    const { module, isValue } = exports.get(name) ?? { module: NODE_BUILTINS[name]!, isValue: true };
     byModule.set(module, [...(byModule.get(module) ?? []), isValue ? name : `type ${name}`]);
   }
   return [...byModule].map(([module, list]) => `import { ${list.join(', ')} } from '${module}';`);
@@ -237,10 +362,13 @@ function snippetModule(
  * const { problems } = checkDocSnippets(['docs/integrating.md']);
  * ```
  */
-export function checkDocSnippets(files: readonly string[] = defaultDocFiles()): SnippetReport {
+export function checkDocSnippets(files?: readonly string[], sources?: readonly string[]): SnippetReport {
+  // Nothing named: every doc and every source file. Some docs named: only what was named.
+  const docFiles = files ?? defaultDocFiles();
+  const sourceFiles = sources ?? (files === undefined ? defaultSourceFiles() : []);
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
-  const scans = files.map((file) => scanMarkdown(file, readFileSync(join(root, file), 'utf8')));
+  const scans = docFiles.map((file) => scanMarkdown(file, readFileSync(join(root, file), 'utf8')));
   const snippets = scans.flatMap((scan) => scan.snippets);
 
   const config = ts.getParsedCommandLineOfConfigFile(
@@ -259,6 +387,12 @@ export function checkDocSnippets(files: readonly string[] = defaultDocFiles()): 
   // reuses its parsed files.
   const entries = ts.createProgram({ rootNames: ENTRY_POINTS.map(([, path]) => join(root, path)), options });
   const exports = packageExports(entries);
+  const ranges = publicRanges(entries);
+  for (const file of sourceFiles) {
+    const inPublicApi = (line: number) => (ranges.get(file) ?? []).some(([from, to]) => from <= line && line <= to);
+    const examples = scanSourceExamples(file, readFileSync(join(root, file), 'utf8'));
+    snippets.push(...examples.filter((example) => inPublicApi(example.line)));
+  }
 
   const byPath = new Map<string, { snippet: DocSnippet; header: number }>();
   snippets.forEach((snippet, n) => {
@@ -330,8 +464,14 @@ export function formatReport(report: SnippetReport): string {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const files = process.argv.slice(2);
-  const report = checkDocSnippets(files.length > 0 ? files : undefined);
+  const named = process.argv.slice(2);
+  const report =
+    named.length > 0
+      ? checkDocSnippets(
+          named.filter((file) => !file.endsWith('.ts')),
+          named.filter((file) => file.endsWith('.ts')),
+        )
+      : checkDocSnippets();
   const out = formatReport(report);
   if (report.problems.length > 0) {
     process.stderr.write(`${out}\n`);

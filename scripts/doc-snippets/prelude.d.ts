@@ -29,3 +29,16 @@ declare const tokens: import('multipop').TokenStore;
 /** Validated server-wide settings and one validated entry. */
 declare const settings: import('multipop').ServerSettings;
 declare const entry: import('multipop').MailboxEntry;
+/** The three ports together, as `new MultiPopFetcher({ ...ports, … })` spreads them. */
+declare const ports: {
+  directory: import('multipop').MailboxDirectory;
+  ledger: import('multipop').CollectionLedger;
+  queue: import('multipop').LocalQueue;
+};
+/** The OAuth service a block talks to. */
+declare const oauth: import('multipop').OAuthService;
+/** A connected POP3 client. */
+declare const client: import('multipop/pop3').Pop3Client;
+/** The testing kit's fake clock and fake POP3 server. */
+declare const clock: import('multipop/testing').FakeClock;
+declare const server: import('multipop/testing').FakePop3Server;

@@ -11,6 +11,7 @@ export interface ApopAuthOptions {
    * fetcher passes its own registry.
    * @internal
    * @example
+   * <!-- doc-context declare const secrets: ApopAuthOptions['secrets']; -->
    * ```ts
    * apopAuth({ secrets });
    * ```
@@ -26,6 +27,7 @@ export interface ApopAuthOptions {
  * applies (`tls: 'none'` must be explicit).
  *
  * @example
+ * <!-- doc-context declare const { userId, entry, log }: Parameters<AuthProvider['authenticate']>[1]; -->
  * ```ts
  * await apopAuth().authenticate(client, { userId, entry, log });
  * ```

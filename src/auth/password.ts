@@ -24,8 +24,8 @@ export interface PasswordAuthOptions {
    * it might appear (a server echoing it back, say). The fetcher passes its own registry.
    * @internal
    * @example
+   * <!-- doc-context declare const secrets: PasswordAuthOptions['secrets']; -->
    * ```ts
-   * const secrets = new SecretRegistry();
    * passwordAuth({ secrets });
    * ```
    */
@@ -69,6 +69,7 @@ export function choosePasswordMechanism(
  * `'none'` (`TLS_REQUIRED`). The password is never logged.
  *
  * @example
+ * <!-- doc-context declare const { entry, log }: Parameters<AuthProvider['authenticate']>[1]; -->
  * ```ts
  * const auth = passwordAuth();
  * await auth.authenticate(client, { userId: 'ann@example.com', entry, log });

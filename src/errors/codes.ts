@@ -3,10 +3,11 @@
  * `error.code`, never on the message text.
  *
  * @example
+ * <!-- doc-context declare function askForThePasswordAgain(): void; -->
  * ```ts
  * import { ErrorCodes, isMultiPopError } from 'multipop';
  * try { await fetcher.collectNow(); } catch (err) {
- *   if (isMultiPopError(err) && err.code === ErrorCodes.AUTH_FAILED) { ... }
+ *   if (isMultiPopError(err) && err.code === ErrorCodes.AUTH_FAILED) askForThePasswordAgain();
  * }
  * ```
  */
@@ -68,6 +69,7 @@ export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
  * What each code means, and what an operator should do about it.
  *
  * @example
+ * <!-- doc-context declare const err: unknown; -->
  * ```ts
  * if (isMultiPopError(err)) console.error(`${err.code}: ${errorCodeDescriptions[err.code]}`);
  * ```

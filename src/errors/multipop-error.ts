@@ -63,6 +63,7 @@ export class MultiPopError extends Error {
  * True when `value` is a {@link MultiPopError}, optionally with the given code.
  *
  * @example
+ * <!-- doc-context declare const actor: Actor, userId: string, input: MailboxEntryInput; declare function showFieldError(field: unknown): void; -->
  * ```ts
  * try {
  *   await fetcher.addEntry(actor, userId, input);

@@ -42,11 +42,16 @@ export type FetcherState = 'idle' | 'started' | 'stopping' | 'stopped';
  * (add, edit, enable, remove entries; grant OAuth permission) with their permission checks.
  *
  * @example
+ * <!-- doc-context
+ * declare const myQueue: LocalQueue;
+ * declare function alert(mailboxId: string, code: string, failures: number): void;
+ * declare const hostCycle: { on(event: 'remote-mail', listener: () => void): void };
+ * declare const imap: { on(event: 'login', listener: (user: string) => void): void };
+ * -->
  * ```ts
- * import { MultiPopFetcher } from 'multipop';
- * import { memoryDirectory, memoryLedger } from 'multipop';
+ * import { MultiPopFetcher, memoryDirectory, memoryLedger } from 'multipop';
  *
- * const fetcher = new MultiPopFetcher({ directory, ledger: memoryLedger(), queue: myQueue, logger: pino() });
+ * const fetcher = new MultiPopFetcher({ directory: memoryDirectory(), ledger: memoryLedger(), queue: myQueue, logger: pino() });
  * fetcher.on('mailbox:error', ({ mailboxId, error, consecutiveFailures }) => alert(mailboxId, error.code, consecutiveFailures));
  * await fetcher.start();                        // arms the schedule from the directory's settings
  * hostCycle.on('remote-mail', () => void fetcher.onRemoteMailProcessed());
@@ -140,6 +145,7 @@ export class MultiPopFetcher {
    * throws is logged and never disturbs collection.
    *
    * @example
+   * <!-- doc-context declare const metrics: { inc(by: number): void }; -->
    * ```ts
    * const off = fetcher.on('message:collected', ({ mailboxId, uidl, size }) => metrics.inc(size));
    * off();
@@ -165,6 +171,7 @@ export class MultiPopFetcher {
    * Removes a listener added with `on` or `once`.
    *
    * @example
+   * <!-- doc-context declare const onError: (e: CollectorEvents['mailbox:error']) => void; -->
    * ```ts
    * fetcher.off('mailbox:error', onError);
    * ```
@@ -260,6 +267,7 @@ export class MultiPopFetcher {
    * Never rejects (failures are in the summaries and events), so a host may fire and forget.
    *
    * @example
+   * <!-- doc-context declare const remoteMailCycle: { on(event: 'done', listener: () => void): void }; -->
    * ```ts
    * remoteMailCycle.on('done', () => void fetcher.onRemoteMailProcessed());
    * ```
@@ -283,6 +291,7 @@ export class MultiPopFetcher {
    * Never rejects, so a host may fire and forget.
    *
    * @example
+   * <!-- doc-context declare const imapServer: { on(event: 'login', listener: (session: { user: string }) => void): void }; -->
    * ```ts
    * imapServer.on('login', (session) => void fetcher.onUserCheckedMail(session.user));
    * ```
@@ -399,7 +408,7 @@ export class MultiPopFetcher {
    *
    * @example
    * ```ts
-   * await fetcher.updateEntry(admin, 'ann-gmx', { leaveOnServer: true, deleteAfterDays: 30 });
+   * await fetcher.updateEntry({ role: 'admin' }, 'ann-gmx', { leaveOnServer: true, deleteAfterDays: 30 });
    * ```
    * @throws MultiPopError `PERMISSION_DENIED`, `CONFIG_INVALID`, `NOT_FOUND`
    */
@@ -470,6 +479,7 @@ export class MultiPopFetcher {
    * the next cycle collects it.
    *
    * @example
+   * <!-- doc-context declare const req: { url: string }; declare const base: string; -->
    * ```ts
    * const { mailboxId } = await fetcher.completeGrant({ role: 'user', userId: 'ann' }, new URL(req.url, base));
    * ```

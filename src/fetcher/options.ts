@@ -42,6 +42,7 @@ export interface MultiPopFetcherOptions {
    * Settings, users and their remote mailbox entries. Read afresh at every cycle, so changes
    * an administrator makes apply without a restart.
    * @example
+   * <!-- doc-context declare const config: MultiPopConfig; -->
    * ```ts
    * new MultiPopFetcher({ directory: memoryDirectory(config), ledger, queue });
    * ```
@@ -59,6 +60,7 @@ export interface MultiPopFetcherOptions {
   /**
    * The host's local queue; collected messages enter the host's mail processing here.
    * @example
+   * <!-- doc-context declare const mta: { submit(message: QueuedMessage): Promise<{ id: string }> }; -->
    * ```ts
    * new MultiPopFetcher({ directory, ledger, queue: { enqueue: (m) => mta.submit(m) } });
    * ```
@@ -81,6 +83,7 @@ export interface MultiPopFetcherOptions {
    * it, OAuth entries fail with `OAUTH_NOT_CONFIGURED`.
    * @default undefined
    * @example
+   * <!-- doc-context declare const onEvent: (event: OAuthEvent) => void; -->
    * ```ts
    * new MultiPopFetcher({ ...ports, tokens: memoryTokenStore(), oauth: {} });               // built for you
    * new MultiPopFetcher({ ...ports, oauth: new OAuthService({ tokens, directory, onEvent }) }); // your own
@@ -92,6 +95,7 @@ export interface MultiPopFetcherOptions {
    * APOP, or the OAuth service's provider).
    * @default by `entry.auth`
    * @example
+   * <!-- doc-context declare function myVaultAuth(entry: MailboxEntry): AuthProvider; -->
    * ```ts
    * new MultiPopFetcher({ ...ports, authFor: (userId, entry) => myVaultAuth(entry) });
    * ```
@@ -111,7 +115,8 @@ export interface MultiPopFetcherOptions {
    * @default Date.now
    * @example
    * ```ts
-   * new MultiPopFetcher({ ...ports, now: () => fakeClock.now() });
+   * const clock = fakeClock(Date.UTC(2025, 0, 1));
+   * new MultiPopFetcher({ ...ports, now: clock.now });
    * ```
    */
   now?: () => number;
@@ -148,6 +153,7 @@ export interface MultiPopFetcherOptions {
    * and emits `user:over-quota`.
    * @default never over quota
    * @example
+   * <!-- doc-context declare function quota(userId: string): Promise<{ used: number }>; -->
    * ```ts
    * new MultiPopFetcher({ ...ports, isOverQuota: async (userId) => (await quota(userId)).used >= 1 });
    * ```
@@ -159,6 +165,7 @@ export interface MultiPopFetcherOptions {
    * someone enables them again.
    * @default 'skip'
    * @example
+   * <!-- doc-context declare const isOverQuota: (userId: string) => Promise<boolean>; -->
    * ```ts
    * new MultiPopFetcher({ ...ports, isOverQuota, overQuotaAction: 'disable-entries' });
    * ```

@@ -112,6 +112,7 @@ export class Pop3Client extends EventEmitter<Pop3ClientEvents> implements Pop3Cl
    *   `LIMIT_EXCEEDED`, a greeting `-ERR` (`SERVER_ERROR`, `SYS_TEMP`, …), `ABORTED`,
    *   `CONFIG_INVALID` (options).
    * @example
+   * <!-- doc-context declare const testCaPem: string; -->
    * ```ts
    * const client = await Pop3Client.connect({
    *   host: '127.0.0.1', port: 1110, tls: 'starttls', tlsOptions: { ca: testCaPem },

@@ -6,7 +6,9 @@ import type { Pop3Limits, Pop3Timeouts } from './api.js';
  *
  * @example
  * ```ts
- * const idle = options.timeouts?.idle ?? DEFAULT_TIMEOUTS.idle;
+ * const client = await Pop3Client.connect({
+ *   host: 'pop.example.com', port: 995, tls: 'implicit', timeouts: { idle: 2 * DEFAULT_TIMEOUTS.idle },
+ * });
  * ```
  */
 export const DEFAULT_TIMEOUTS: Readonly<Pop3Timeouts> = Object.freeze({
@@ -21,7 +23,10 @@ export const DEFAULT_TIMEOUTS: Readonly<Pop3Timeouts> = Object.freeze({
  *
  * @example
  * ```ts
- * const limits = resolveLimits({ maxMessageSize: 50 * 1024 * 1024 });
+ * const client = await Pop3Client.connect({
+ *   host: 'pop.example.com', port: 995, tls: 'implicit',
+ *   limits: { maxLineLength: 2 * DEFAULT_LIMITS.maxLineLength, maxMessageSize: 50 * 1024 * 1024 },
+ * });
  * ```
  */
 export const DEFAULT_LIMITS: Readonly<Pop3Limits> = Object.freeze({

@@ -62,6 +62,7 @@ export function groupCommit(flush: () => Promise<void>): () => Promise<void> {
  * key that began after the call has finished. Keys nobody waits on are forgotten.
  *
  * @example
+ * <!-- doc-context declare function fsyncDirectory(dir: string): Promise<void>; -->
  * ```ts
  * const syncDir = keyedGroupCommit((dir) => fsyncDirectory(dir));
  * await Promise.all([syncDir('/m/new'), syncDir('/m/new'), syncDir('/k/0a')]); // 2 fsyncs

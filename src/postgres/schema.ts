@@ -107,6 +107,7 @@ const MIGRATIONS: ReadonlyArray<(t: Tables) => string> = [
  * The schema version this version of the library writes (kept in `<schema>.schema_version`).
  *
  * @example
+ * <!-- doc-context declare const storedVersion: number; -->
  * ```ts
  * if (storedVersion > PG_SCHEMA_VERSION) throw new Error('the schema was written by a newer multipop');
  * ```

@@ -105,6 +105,7 @@ const MIGRATIONS: ReadonlyArray<(db: SqliteDatabase) => void> = [
  * The schema version this version of the library writes.
  *
  * @example
+ * <!-- doc-context declare const fileVersion: number; -->
  * ```ts
  * if (fileVersion > SCHEMA_VERSION) throw new Error('the store was written by a newer multipop');
  * ```

@@ -21,7 +21,10 @@ export interface MaildirQueueOptions {
   /**
    * The Maildir for a recipient (absolute, or relative to `root`). Default: `<root>/<recipient>`
    * with the recipient made file-name safe (`ann@example.com` stays readable). Ignored with `single`.
-   * @example (recipient) => `/var/vmail/${recipient.split('@')[1]}/${recipient.split('@')[0]}/Maildir`
+   * @example
+   * ```ts
+   * maildirQueue({ root: '/var/vmail', folderFor: (recipient) => `${recipient.split('@')[1]}/${recipient.split('@')[0]}/Maildir` });
+   * ```
    */
   folderFor?(recipient: string): string;
   /**

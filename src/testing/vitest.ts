@@ -33,6 +33,7 @@ const vitest = { describe, it };
  * Registers the `localQueueContract` (from `multipop/testing`) cases with vitest.
  *
  * @example
+ * <!-- doc-context declare const MtaQueue: new (spool: string) => LocalQueue & { list(): Promise<HeldMessage[]> }; declare function testSpool(): string; -->
  * ```ts
  * runLocalQueueContract('MTA queue', { create: () => new MtaQueue(testSpool()), messages: (q) => q.list() });
  * ```
@@ -48,6 +49,7 @@ export function runLocalQueueContract<Q extends LocalQueue>(
  * Registers the `ledgerContract` (from `multipop/testing`) cases with vitest.
  *
  * @example
+ * <!-- doc-context declare const PgLedger: { create(schema: string): Promise<CollectionLedger & { dropSchema(): Promise<void> }> }; declare function testSchema(): string; -->
  * ```ts
  * runLedgerContract('pg ledger', { create: () => PgLedger.create(testSchema()), dispose: (l) => l.dropSchema() });
  * ```
@@ -63,6 +65,7 @@ export function runLedgerContract<L extends CollectionLedger>(
  * Registers the `directoryContract` (from `multipop/testing`) cases with vitest.
  *
  * @example
+ * <!-- doc-context declare const AccountsDirectory: new (db: unknown) => MailboxDirectory; declare function testDb(): unknown; -->
  * ```ts
  * runDirectoryContract('accounts directory', () => new AccountsDirectory(testDb()));
  * ```
@@ -78,6 +81,7 @@ export function runDirectoryContract<D extends MailboxDirectory>(
  * Registers the `tokenStoreContract` (from `multipop/testing`) cases with vitest.
  *
  * @example
+ * <!-- doc-context declare const VaultTokenStore: new (vault: unknown) => TokenStore; declare function testVault(): unknown; -->
  * ```ts
  * runTokenStoreContract('vault tokens', () => new VaultTokenStore(testVault()));
  * ```

@@ -9,6 +9,7 @@ import {
   extractSnippets,
   formatReport,
   scanMarkdown,
+  scanSourceExamples,
 } from '../../scripts/check-doc-snippets.js';
 
 describe('extractSnippets', () => {
@@ -99,10 +100,43 @@ describe('extractSnippets', () => {
   });
 });
 
+describe('scanSourceExamples', () => {
+  it('finds fenced and unfenced @example blocks with their source line and context', () => {
+    const source = [
+      '/**', // 1
+      ' * Does a thing.', // 2
+      ' *', // 3
+      ' * @example', // 4
+      ' * <!-- doc-context declare const x: number; -->', // 5
+      ' * ```ts', // 6
+      ' * thing(x);', // 7
+      ' * ```', // 8
+      ' * @throws never', // 9
+      ' */', // 10
+      'export function thing(_: number) {}', // 11
+      '  /**', // 12
+      '   * @example thing(2);', // 13
+      '   * @example', // 14
+      '   * thing(3);', // 15
+      '   */', // 16
+      '/** @example ```sh', // 17: not TypeScript
+      ' * npm test', // 18
+      ' * ``` */', // 19
+    ].join('\n');
+    expect(scanSourceExamples('src/x.ts', source).map((s) => [s.line, s.code, s.context.trim()])).toEqual([
+      [7, 'thing(x);', 'declare const x: number;'],
+      [13, 'thing(2);', ''],
+      [15, 'thing(3);', ''],
+    ]);
+  });
+});
+
 describe('documentation snippets', () => {
-  it('type-check against the source (README.md and docs/*.md)', { timeout: 300_000 }, () => {
+  it("type-check against the source (README.md, docs/*.md, the public API's @examples)", {
+    timeout: 300_000,
+  }, () => {
     const report = checkDocSnippets();
-    expect(report.checked).toBeGreaterThan(20);
+    expect(report.checked).toBeGreaterThan(150);
     expect(report.problems, formatReport(report)).toEqual([]);
   });
 

@@ -33,6 +33,7 @@ export interface OAuthServiceOptions {
   /**
    * The mailbox directory: entries are looked up (and enabled after a grant) here.
    * @example
+   * <!-- doc-context declare const config: MultiPopConfig; -->
    * ```ts
    * new OAuthService({ tokens, directory: memoryDirectory(config) });
    * ```
@@ -42,6 +43,7 @@ export interface OAuthServiceOptions {
    * The server settings holding the OAuth apps (`settings.oauth`); read at every use.
    * @default () => directory.getSettings()
    * @example
+   * <!-- doc-context declare const currentSettings: ServerSettings; -->
    * ```ts
    * new OAuthService({ tokens, directory, settings: () => currentSettings });
    * ```
@@ -99,6 +101,7 @@ export interface OAuthServiceOptions {
    * @default a private registry
    * @internal
    * @example
+   * <!-- doc-context declare const secrets: OAuthServiceOptions['secrets']; -->
    * ```ts
    * new OAuthService({ tokens, directory, secrets });
    * ```
@@ -107,6 +110,7 @@ export interface OAuthServiceOptions {
   /**
    * Receives `granted`, `needs-permission` and `refreshed` events (the fetcher maps them).
    * @example
+   * <!-- doc-context declare function notify(userId: string): void; -->
    * ```ts
    * new OAuthService({ tokens, directory, onEvent: (e) => e.type === 'needs-permission' && notify(e.userId) });
    * ```
@@ -116,6 +120,7 @@ export interface OAuthServiceOptions {
    * Replaces `fetch` for every request to an authorization server.
    * @default globalThis.fetch
    * @example
+   * <!-- doc-context declare const proxyAgent: NonNullable<RequestInit['dispatcher']>; -->
    * ```ts
    * new OAuthService({ tokens, directory, fetch: (url, init) => fetch(url, { ...init, dispatcher: proxyAgent }) });
    * ```
@@ -143,6 +148,7 @@ export interface OAuthServiceOptions {
    * Replaces parts of a provider's profile: endpoints (a test server), client authentication,
    * SASL form, scopes. Give an endpoint as `undefined` to remove it (then it is discovered).
    * @example
+   * <!-- doc-context declare const issuer: string; -->
    * ```ts
    * new OAuthService({ tokens, directory, providers: { gmail: { authorizationEndpoint: `${issuer}/auth`, tokenEndpoint: `${issuer}/token` } } });
    * ```
@@ -156,6 +162,7 @@ export interface OAuthServiceOptions {
  * and the {@link AuthProvider} that logs in with XOAUTH2 / OAUTHBEARER.
  *
  * @example
+ * <!-- doc-context declare const request: { url: string }; -->
  * ```ts
  * const oauth = new OAuthService({ tokens: memoryTokenStore(), directory });
  * // webmail, "Grant permission" clicked:
@@ -207,6 +214,7 @@ export class OAuthService {
    * `startedBy` (default: the user): only that party can complete it.
    *
    * @example
+   * <!-- doc-context declare const response: { redirect(url: string): void }; -->
    * ```ts
    * const { url } = await oauth.beginGrant({ userId: 'ann@example.com', mailboxId: 'gmail-ann', domain: 'example.com' });
    * response.redirect(url);
@@ -229,6 +237,7 @@ export class OAuthService {
    * enabled and a `granted` event is emitted.
    *
    * @example
+   * <!-- doc-context declare const req: { url: string }; declare const session: { user: string }; -->
    * ```ts
    * const { mailboxId } = await oauth.completeGrant(new URL(req.url, 'https://mail.example.com'), { userId: session.user });
    * ```
@@ -263,7 +272,7 @@ export class OAuthService {
    *
    * @example
    * ```ts
-   * await runSession({ ...options, auth: oauth.authProviderFor(entry) });
+   * new MultiPopFetcher({ ...ports, authFor: (userId, entry) => oauth.authProviderFor(entry) });
    * ```
    */
   authProviderFor(entry: MailboxEntry): AuthProvider {

@@ -57,11 +57,13 @@ export interface MemoryQueue extends LocalQueue {
  * with the first id, and the new stream is drained, not stored. Values are copied in and out.
  *
  * @example
+ * <!-- doc-context import { expect } from 'vitest'; -->
  * ```ts
  * const queue = memoryQueue();
  * const fetcher = new MultiPopFetcher({ directory, ledger, queue });
  * await fetcher.collectNow();
- * expect(queue.messages.map((m) => m.content.toString('latin1'))).toContain('Subject: hi\r\n\r\nx\r\n');
+ * // The remote bytes, after the trace headers multipop puts in front (Received:, X-MultiPOP-Source:).
+ * expect(queue.messages[0]?.content.toString('latin1').endsWith('Subject: hi\r\n\r\nx\r\n')).toBe(true);
  * ```
  */
 export function memoryQueue(options: MemoryQueueOptions = {}): MemoryQueue {

@@ -48,6 +48,7 @@ const settingsWithSecrets = () =>
  * removing an unknown user or entry is no change; values are copies both ways.
  *
  * @example
+ * <!-- doc-context declare const AccountsDirectory: new (db: unknown) => MailboxDirectory; declare function testDb(): unknown; -->
  * ```ts
  * import { runDirectoryContract } from 'multipop/testing/vitest';
  * runDirectoryContract('accounts-db directory', () => new AccountsDirectory(testDb()));

@@ -4,6 +4,7 @@ import { afterEach, beforeEach } from './suite.js';
  * How a contract suite gets instances of the implementation under test.
  *
  * @example
+ * <!-- doc-context declare class PgLedger implements CollectionLedger { constructor(pool: unknown, schema: string); readonly schema: string; dropSchema(): Promise<void>; load: CollectionLedger['load']; apply: CollectionLedger['apply']; clear: CollectionLedger['clear']; loadStatus: CollectionLedger['loadStatus']; saveStatus: CollectionLedger['saveStatus']; listStatus: CollectionLedger['listStatus'] } declare const pool: unknown; -->
  * ```ts
  * runLedgerContract('my ledger', {
  *   create: () => new PgLedger(pool, `test_${randomUUID()}`),

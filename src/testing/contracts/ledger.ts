@@ -39,6 +39,7 @@ const record = (uidl: string, firstSeen: number, flags: Partial<LedgerRecord> = 
  *   returns every saved status. Values are copies: changing a returned object changes nothing.
  *
  * @example
+ * <!-- doc-context declare function pgLedger(pool: unknown): CollectionLedger; declare function testPool(): unknown; -->
  * ```ts
  * import { runLedgerContract } from 'multipop/testing/vitest';
  * runLedgerContract('postgres ledger', { create: () => pgLedger(testPool()), reopen: (l) => pgLedger(testPool()) });

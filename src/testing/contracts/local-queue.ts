@@ -33,6 +33,7 @@ export interface LocalQueueHarness<Q extends LocalQueue> extends ContractHarness
  * once and intact, and that one failure among them rejects only its own call.
  *
  * @example
+ * <!-- doc-context declare const MtaQueue: new (spool: string) => LocalQueue & { listSpool(): Promise<HeldMessage[]> }; declare function testSpool(): string; -->
  * ```ts
  * // test/my-queue.contract.test.ts
  * import { runLocalQueueContract } from 'multipop/testing/vitest';

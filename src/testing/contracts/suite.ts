@@ -107,6 +107,7 @@ export interface ContractReport {
  * `describe` names and the case name, joined with ` › `.
  *
  * @example
+ * <!-- doc-context declare const SpoolQueue: new (dir: string) => LocalQueue; declare const dir: string; -->
  * ```ts
  * import { localQueueContract, runContract } from 'multipop/testing';
  * const report = await runContract(localQueueContract('spool queue', () => new SpoolQueue(dir)));

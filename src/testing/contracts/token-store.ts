@@ -32,6 +32,7 @@ const grant = (state: string, overrides: Partial<PendingGrant> = {}): PendingGra
  * "expired" rather than "unknown"). Values are copies both ways.
  *
  * @example
+ * <!-- doc-context declare const VaultTokenStore: new (vault: unknown) => TokenStore; declare function testVault(): unknown; -->
  * ```ts
  * import { runTokenStoreContract } from 'multipop/testing/vitest';
  * runTokenStoreContract('vault token store', () => new VaultTokenStore(testVault()));

@@ -30,6 +30,7 @@ export interface TestCertificateOptions {
  * it in the client with `tlsOptions: { ca: certPem }`; hand it to the fake server as `tls`.
  *
  * @example
+ * <!-- doc-context declare const users: FakePop3Options['users']; -->
  * ```ts
  * const cert = await createTestCertificate();
  * const server = await startFakePop3Server({ users, tls: cert });

@@ -36,6 +36,7 @@ const PERSONALITY_CAPABILITIES: Record<FakePop3Personality, FakePop3Capabilities
  * responses split into tiny pieces. It records every command line it received.
  *
  * @example
+ * <!-- doc-context import { expect } from 'vitest'; -->
  * ```ts
  * import { startFakePop3Server, createTestCertificate } from 'multipop/testing';
  *

@@ -160,6 +160,7 @@ export interface FakePop3Server {
    * instead of sleeping.
    *
    * @example
+   * <!-- doc-context import { expect } from 'vitest'; -->
    * ```ts
    * client.close();
    * await server.connectionsEnded();
