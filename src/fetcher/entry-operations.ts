@@ -16,6 +16,7 @@ import {
   type CollectionLedger,
   type EntryLocation,
   emptyMailboxStatus,
+  type GrantStarter,
   type MailboxDirectory,
   type MailboxStatus,
   type TokenStore,
@@ -178,8 +179,8 @@ export class EntryOperations {
       userId: location.userId,
       mailboxId: location.entry.id,
       domain: input.domain,
-      // Bound to whoever clicked: only the same session may complete it.
-      startedBy: actor.role === 'admin' ? { role: 'admin' } : { role: 'user', userId: actor.userId },
+      // Bound to whoever clicked: only the same user, or the same administrator, completes it.
+      startedBy: actor.role === 'admin' ? adminParty(actor) : { role: 'user', userId: actor.userId },
     });
   }
 
@@ -191,7 +192,7 @@ export class EntryOperations {
   async completeGrant(actor: Actor, callback: GrantCallback): Promise<CompleteGrantResult> {
     const service = this.#service();
     if (actor?.role === 'admin') {
-      const granted = await service.completeGrant(callback, { role: 'admin' });
+      const granted = await service.completeGrant(callback, adminParty(actor));
       await this.markGranted(granted.mailboxId);
       return granted;
     }
@@ -278,4 +279,9 @@ export function entryHost(entry: MailboxEntry): string {
   } catch {
     return entry.server;
   }
+}
+
+/** An administrator as a grant's starter or completer: with their id when the host gave one. */
+function adminParty(actor: { role: 'admin'; adminId?: string }): GrantStarter {
+  return typeof actor.adminId === 'string' ? { role: 'admin', adminId: actor.adminId } : { role: 'admin' };
 }

@@ -96,6 +96,23 @@ describe('the OAuth service the fetcher builds from options', () => {
     expect((await t.fetcher.collectNow())[0]?.ok).toBe(true);
   });
 
+  it('a grant an administrator starts is bound to that administrator’s id', async () => {
+    const google = fakeGoogle('ok');
+    const t = setup({ settings: { oauth: { gmail: gmailApp } }, users }, { oauth: { fetch: google.fetch } });
+    const root = { role: 'admin', adminId: 'root' } as const;
+    const { state } = await t.fetcher.beginGrant(root, { mailboxId: 'g', domain: 'example.com' });
+    const callback = `?code=c&state=${state}`;
+
+    for (const stranger of [{ role: 'admin', adminId: 'helpdesk' }, { role: 'admin' }] as const) {
+      await expect(t.fetcher.completeGrant(stranger, callback)).rejects.toMatchObject({
+        code: 'OAUTH_STATE_INVALID',
+      });
+    }
+    expect(google.requests.some((r) => r.endsWith('authorization_code'))).toBe(false);
+    expect(await t.fetcher.completeGrant(root, callback)).toMatchObject({ mailboxId: 'g' });
+    expect((await t.tokens.getTokens('g'))?.refreshToken).toBe('1//refresh');
+  });
+
   it('maps a revoked grant to one mailbox:needs-permission event and pauses the entry', async () => {
     const google = fakeGoogle('invalid_grant');
     const t = setup({ settings: { oauth: { gmail: gmailApp } }, users }, { oauth: { fetch: google.fetch } });
