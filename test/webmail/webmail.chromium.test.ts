@@ -6,7 +6,10 @@
  * OAuth token at oidc-provider's introspection endpoint.
  *
  * The tests run in order and share the browser session of each user, like a person would:
- * add → grant → collect; errors, edit, disable, remove; a user without U2; revoke → grant again.
+ * add → grant → collect; errors, edit, disable, remove; a user without U2; revoke → grant again;
+ * then each OAuth outcome in the user's words: a token the POP3 server refuses (turn POP on,
+ * no grant loop), the wrong account signing in (named, nothing saved), the provider refusing
+ * the app's settings (ask the administrator).
  */
 import { mkdir } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
@@ -92,6 +95,29 @@ describeWithChromium('webmail example in headless Chromium', () => {
     };
     const notice = (page: Page) => page.getByTestId('notice').innerText();
     const row = (page: Page, username: string) => page.getByTestId('entry').filter({ hasText: username });
+    /** Ann adds an OAuth entry at Dovecot through the form. */
+    const addOAuthEntry = async (username: string) => {
+      await ann.getByLabel('Server', { exact: true }).fill(`127.0.0.1:${dovecot.popPort}`);
+      await ann.getByLabel('User name', { exact: true }).fill(username);
+      await ann.getByLabel('OAuth (sign in at the provider)').check();
+      await ann.getByLabel('OAuth provider').selectOption('generic');
+      await ann.getByRole('button', { name: 'Add mailbox' }).click();
+      expect(await notice(ann)).toContain(`Mailbox ${username} at 127.0.0.1:${dovecot.popPort} added`);
+    };
+    const removeEntry = async (username: string) => {
+      await row(ann, username)
+        .getByRole('link', { name: /Remove/ })
+        .click();
+      await ann.getByRole('button', { name: 'Remove mailbox' }).click();
+      expect(await notice(ann)).toContain('removed');
+    };
+    /** What an administrator changes in the OAuth app (S3–S5). */
+    const updateGenericApp = async (change: Record<string, unknown>) => {
+      const settings = await directory.getSettings();
+      await directory.setSettings(
+        parseServerSettings({ ...settings, oauth: { generic: { ...settings.oauth?.generic, ...change } } }),
+      );
+    };
 
     beforeAll(async () => {
       fetcher = new MultiPopFetcher({
@@ -351,6 +377,76 @@ describeWithChromium('webmail example in headless Chromium', () => {
       expect(queue.messages).toHaveLength(2);
       expect(withoutTraceHeader(queue.messages[1]!.content).equals(MESSAGES[1]!)).toBe(true);
       expect(as.failedLogins).toBe(0);
+    });
+
+    it('a grant the POP3 server refuses even with a fresh token: told to turn POP on, not to grant again', async () => {
+      // The app does not check who consents (no identityClaim): Ann grants for her second
+      // mailbox while signed in at the provider as ann.remote, whose token Dovecot refuses for it.
+      await addOAuthEntry(PLAIN_USER);
+      const entry = row(ann, PLAIN_USER);
+      await entry.getByRole('button', { name: /Grant permission/ }).click();
+      await ann.getByRole('heading', { name: 'Allow access?' }).waitFor();
+      await ann.getByRole('button', { name: 'Allow' }).click();
+      await ann.waitForURL(`${webmail.url}/mailboxes`);
+      expect(await notice(ann)).toContain('Permission granted');
+
+      await entry.getByRole('button', { name: /Collect now/ }).click();
+      expect(await notice(ann)).toContain(
+        'Permission is granted, but the mailbox does not allow POP access. Turn POP on',
+      );
+      expect(await notice(ann)).toContain('Granting permission again will not help.');
+      // No grant loop: no "needs permission", no button asking for it.
+      expect(await entry.getByTestId('needs-permission').count()).toBe(0);
+      expect(await entry.getByRole('button', { name: /Grant permission/ }).count()).toBe(0);
+      expect(await entry.getByTestId('state').innerText()).toBe('Failing');
+      expect(await entry.getByTestId('last-error').innerText()).toContain('does not allow POP access');
+      await removeEntry(PLAIN_USER);
+    });
+
+    it('with the app checking who consents, signing in as another account is refused, naming both', async () => {
+      // The administrator turns the identity check on (the ID token's sub names the mailbox).
+      await updateGenericApp({ identityClaim: 'sub' });
+      const other = 'ann.other';
+      await addOAuthEntry(other);
+      const entry = row(ann, other);
+      await entry.getByRole('button', { name: /Grant permission/ }).click();
+      // Still signed in at the provider as ann.remote: only the consent page (openid is new).
+      await ann.getByRole('heading', { name: 'Allow access?' }).waitFor();
+      expect(await ann.locator('p').first().innerText()).toContain(`Signed in as ${ACCOUNT}`);
+      await ann.getByRole('button', { name: 'Allow' }).click();
+      await ann.waitForURL(`${webmail.url}/mailboxes`);
+      expect(await notice(ann)).toBe(
+        `You signed in as ${ACCOUNT}, but this mailbox is ${other}, so nothing was saved. Please grant permission again and sign in as ${other}.`,
+      );
+      expect(await entry.getByTestId('needs-permission').innerText()).toBe('Needs permission');
+      const entryId = (await entry.getAttribute('data-entry-id'))!;
+      expect(await tokens.getTokens(entryId)).toBeUndefined();
+      await ann.screenshot({ path: join(ARTIFACTS, 'webmail-account-mismatch.png'), fullPage: true });
+      await removeEntry(other);
+    });
+
+    it('the provider refusing the app’s settings: ask the administrator; the grant is kept', async () => {
+      const entry = row(ann, ACCOUNT);
+      const entryId = (await entry.getAttribute('data-entry-id'))!;
+      const granted = (await tokens.getTokens(entryId))!;
+      // A wrong client secret in the settings, and an access token due for a refresh.
+      await updateGenericApp({ clientSecret: 'a-secret-the-provider-does-not-know' });
+      await tokens.setTokens(entryId, { ...granted, expiresAt: Date.now() - 1_000 });
+      await ann.goto(`${webmail.url}/mailboxes`);
+
+      await entry.getByRole('button', { name: /Collect now/ }).click();
+      expect(await notice(ann)).toContain(
+        'The sign-in service does not accept this server’s app settings. Please ask your administrator to check them',
+      );
+      expect(await entry.getByTestId('needs-permission').count()).toBe(0);
+      expect(await entry.getByTestId('state').innerText()).toBe('Failing');
+      expect(await tokens.getTokens(entryId)).toMatchObject({ refreshToken: granted.refreshToken });
+
+      // The administrator fixes the secret: the next collection refreshes and works.
+      await updateGenericApp({ clientSecret: as.client.clientSecret });
+      await entry.getByRole('button', { name: /Collect now/ }).click();
+      expect(await notice(ann)).toContain(`No new messages in ${ACCOUNT}`);
+      expect(await entry.getByTestId('state').innerText()).toBe('OK');
     });
 
     it('no password, token or client secret in any log line', async () => {
