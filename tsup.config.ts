@@ -9,6 +9,7 @@ const dualEntry = {
   'pop3/index': 'src/pop3/index.ts',
   'testing/index': 'src/testing/index.ts',
   'postgres/index': 'src/postgres/index.ts',
+  'bullmq/index': 'src/bullmq/index.ts',
 };
 const esmEntry = { ...dualEntry, 'testing/vitest': 'src/testing/vitest.ts' };
 

@@ -23,6 +23,7 @@ const DUAL_SUBPATHS = [
   'multipop/sqlite',
   'multipop/testing',
   'multipop/postgres',
+  'multipop/bullmq',
 ] as const;
 
 /** What a child process reports about one module. */

@@ -25,6 +25,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   sqlite: ['stores', 'ports', 'crypto', 'config', 'errors', 'log', 'better-sqlite3'],
   postgres: ['stores', 'ports', 'crypto', 'config', 'errors', 'log', 'pg'],
   fetcher: ['collect', 'auth', 'pop3', 'stores', 'ports', 'config', 'errors', 'log', 'p-queue', 'zod'],
+  bullmq: ['fetcher', 'collect', 'auth', 'pop3', 'ports', 'config', 'errors', 'log', 'bullmq', 'ioredis'],
   testing: ['pop3', 'stores', 'ports', 'config', 'errors', 'log', 'vitest'],
   cli: ['*'],
   index: ['*'],

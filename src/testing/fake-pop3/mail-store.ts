@@ -73,6 +73,8 @@ export class MaildropSession {
 /** The fake server's mailboxes. */
 export class FakeMailStore {
   readonly #users = new Map<string, StoredUser>();
+  // user → logins refused because another session held the maildrop.
+  readonly #overlaps = new Map<string, number>();
   #nextUid = 1;
 
   constructor(users: FakePop3User[]) {
@@ -124,9 +126,21 @@ export class FakeMailStore {
   /** Locks and opens a user's maildrop; undefined when another session holds it. */
   open(name: string): MaildropSession | undefined {
     const user = this.#users.get(name);
-    if (!user || user.locked) return undefined;
+    if (!user) return undefined;
+    if (user.locked) {
+      this.#overlaps.set(name, (this.#overlaps.get(name) ?? 0) + 1);
+      return undefined;
+    }
     user.locked = true;
     return new MaildropSession(user);
+  }
+
+  /** Logins that found the maildrop locked by another session, for one user or all. */
+  overlappingLogins(name?: string): number {
+    if (name !== undefined) return this.#overlaps.get(name) ?? 0;
+    let total = 0;
+    for (const n of this.#overlaps.values()) total += n;
+    return total;
   }
 
   snapshot(name: string): { messages: Buffer[]; uids: string[] } {

@@ -97,6 +97,7 @@ export async function startFakePop3Server(options: FakePop3Options): Promise<Fak
     connections += 1;
     socket.setNoDelay(true);
     const session = new FakePop3Session(ctx, socket, connections, secure);
+    if (options.autologoutMs !== undefined) socket.setTimeout(options.autologoutMs, () => session.destroy());
     const ended = session.run().finally(() => sessions.delete(session));
     sessions.set(session, ended);
   };
@@ -135,6 +136,7 @@ export async function startFakePop3Server(options: FakePop3Options): Promise<Fak
     addMessage: (user: string, message: Buffer | FakePop3Message) => store.add(user, message),
     renameUids: (user, rename) => store.renameUids(user, rename),
     removeMessages: (user, indexes) => store.remove(user, indexes),
+    overlappingLogins: (user) => store.overlappingLogins(user),
     close: () =>
       new Promise<void>((resolve) => {
         for (const session of sessions.keys()) session.destroy();

@@ -128,6 +128,11 @@ export interface FakePop3Options {
    * names another message. @default 'stable'
    */
   uidls?: 'stable' | 'message-number';
+  /**
+   * Ends a connection that sent nothing for this long, as RFC 1939's autologout timer does (the
+   * maildrop's lock is released, deletions roll back). @default no autologout
+   */
+  autologoutMs?: number;
 }
 
 /** A command line the server received. */
@@ -179,6 +184,11 @@ export interface FakePop3Server {
   renameUids(user: string, rename: (uid: string, index: number) => string): void;
   /** Removes messages (by 0-based index in the mailbox) as if the user deleted them elsewhere. */
   removeMessages(user: string, indexes: readonly number[]): void;
+  /**
+   * Logins that found the user's maildrop held by another session (each answered `[IN-USE]`):
+   * the moments two sessions would have been on one mailbox. For one user, or over all users.
+   */
+  overlappingLogins(user?: string): number;
   /** Stops listening and destroys every open connection. */
   close(): Promise<void>;
 }
