@@ -245,6 +245,7 @@ const ENTRY_POINTS: ReadonlyArray<[module: string, path: string]> = [
   ['multipop/sqlite', 'src/sqlite/index.ts'],
   ['multipop/pop3', 'src/pop3/index.ts'],
   ['multipop/postgres', 'src/postgres/index.ts'],
+  ['multipop/bullmq', 'src/bullmq/index.ts'],
   ['multipop/testing', 'src/testing/index.ts'],
   ['multipop/testing/vitest', 'src/testing/vitest.ts'],
 ];
