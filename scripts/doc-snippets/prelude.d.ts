@@ -42,3 +42,6 @@ declare const client: import('multipop/pop3').Pop3Client;
 /** The testing kit's fake clock and fake POP3 server. */
 declare const clock: import('multipop/testing').FakeClock;
 declare const server: import('multipop/testing').FakePop3Server;
+/** The fleet's scheduler and one of its workers (multipop/bullmq). */
+declare const scheduler: import('multipop/bullmq').MultiPopScheduler;
+declare const worker: import('multipop/bullmq').MultiPopWorker;

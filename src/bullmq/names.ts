@@ -38,8 +38,9 @@ export function fleetNames(names: FleetNames = {}): ResolvedNames {
  * running — one job per mailbox. (`:` is reserved in BullMQ ids; the entry id is percent-encoded.)
  *
  * @example
+ * <!-- doc-context declare const jobs: import('bullmq').Queue; -->
  * ```ts
- * const job = await queue.getJob(jobIdOf('ann-gmx')); // the mailbox's job, if it has one now
+ * const job = await jobs.getJob(jobIdOf('ann-gmx')); // the mailbox's job, if it has one now
  * ```
  */
 export function jobIdOf(mailboxId: string): string {

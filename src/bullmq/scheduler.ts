@@ -54,6 +54,11 @@ const BULK = 500;
  * began, so no mailbox waits for the next interval because its job was lost.
  *
  * @example
+ * <!-- doc-context
+ * declare const store: import('multipop/postgres').PostgresStore;
+ * declare function alert(mailboxId: string, code: string): void;
+ * declare const imap: { on(event: 'login', listener: (user: string) => void): void };
+ * -->
  * ```ts
  * import { MultiPopScheduler } from 'multipop/bullmq';
  *
@@ -110,6 +115,7 @@ export class MultiPopScheduler {
    * the scheduler is disconnected are not replayed); returns a function that removes it.
    *
    * @example
+   * <!-- doc-context declare const metrics: { inc(mailboxId: string, by: number): void }; -->
    * ```ts
    * scheduler.on('message:collected', ({ mailboxId, size }) => metrics.inc(mailboxId, size));
    * ```
@@ -169,6 +175,7 @@ export class MultiPopScheduler {
    * `everyNth` call enqueues everyone's mailboxes. Nothing unless started in that mode.
    *
    * @example
+   * <!-- doc-context declare const remoteMailCycle: { on(event: 'done', listener: () => void): void }; -->
    * ```ts
    * remoteMailCycle.on('done', () => void scheduler.onRemoteMailProcessed());
    * ```
@@ -185,6 +192,7 @@ export class MultiPopScheduler {
    * mailboxes are enqueued within the schedule's limits (`maxPerHour`, `minMinutesBetween`).
    *
    * @example
+   * <!-- doc-context declare const imapServer: { on(event: 'login', listener: (s: { user: string }) => void): void }; -->
    * ```ts
    * imapServer.on('login', (session) => void scheduler.onUserCheckedMail(session.user));
    * ```

@@ -102,6 +102,7 @@ export class MultiPopWorker {
    * it. (The host hears every worker's events through `FleetEvents`.)
    *
    * @example
+   * <!-- doc-context declare const metrics: { inc(mailboxId: string, by: number): void }; -->
    * ```ts
    * worker.on('message:collected', ({ mailboxId, size }) => metrics.inc(mailboxId, size));
    * ```
