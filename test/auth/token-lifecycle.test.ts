@@ -3,6 +3,7 @@ import type { OAuthService } from '../../src/auth/index.js';
 import { createLog, silentLogger } from '../../src/log/index.js';
 import { failure } from '../support/multipop-failure.js';
 import {
+  addMicrosoftEntry,
   GMAIL_ACCOUNT,
   GMAIL_ENTRY,
   type OAuthFixture,
@@ -337,4 +338,111 @@ describe('token life cycle (oidc-provider, rotating refresh tokens)', () => {
       expect(plain.calls).toEqual([]);
     });
   });
+});
+
+/**
+ * Microsoft's token endpoint answers in its own shape: the OAuth `error`, a description that
+ * starts with an AADSTS code, the codes again as numbers in `error_codes`, sometimes a
+ * `suberror`. Microsoft documents the codes as subject to change and asks clients to act on
+ * `error` alone — so the classification here follows `error`, and the codes are only passed on
+ * for the administrator. The answers are injected at the test server's token endpoint
+ * (oidc-provider answers in its own words); the refresh requests are real.
+ */
+describe('Microsoft’s token endpoint errors (answers in Microsoft’s shape)', () => {
+  let fx: OAuthFixture;
+  let service: OAuthService;
+  const MS_ENTRY = 'ms-ann';
+
+  beforeAll(async () => {
+    fx = await startOAuthFixture();
+    await addMicrosoftEntry(fx, { id: MS_ENTRY, username: 'ann@contoso.com' });
+    service = fx.makeService({
+      providers: {
+        microsoft: { authorizationEndpoint: fx.as.authorizationEndpoint, tokenEndpoint: fx.as.tokenEndpoint },
+      },
+    });
+  });
+  afterAll(() => fx.stop());
+  afterEach(() => fx.as.setTokenFault(undefined));
+
+  const answer = (status: number, error: string, aadsts: number, description: string, suberror?: string) => ({
+    kind: 'status' as const,
+    status,
+    body: JSON.stringify({
+      error,
+      error_description: `AADSTS${aadsts}: ${description}`,
+      error_codes: [aadsts],
+      ...(suberror === undefined ? {} : { suberror }),
+      error_uri: `https://login.microsoftonline.com/error?code=${aadsts}`,
+    }),
+  });
+
+  it.each([
+    [
+      400,
+      'invalid_grant',
+      700082,
+      'the refresh token expired after inactivity',
+      undefined,
+      'OAUTH_NEEDS_PERMISSION',
+    ],
+    [
+      400,
+      'invalid_grant',
+      50173,
+      'the grant ended when the password changed',
+      undefined,
+      'OAUTH_NEEDS_PERMISSION',
+    ],
+    [400, 'invalid_grant', 65001, 'consent is missing', 'consent_required', 'OAUTH_NEEDS_PERMISSION'],
+    [
+      400,
+      'interaction_required',
+      50076,
+      'multi-factor authentication is now required',
+      'basic_action',
+      'OAUTH_NEEDS_PERMISSION',
+    ],
+    [401, 'invalid_client', 7000215, 'the client secret is wrong', undefined, 'OAUTH_APP_REJECTED'],
+    [401, 'invalid_client', 7000222, 'the client secret has expired', undefined, 'OAUTH_APP_REJECTED'],
+    [
+      400,
+      'unauthorized_client',
+      700016,
+      'no such application in the tenant',
+      undefined,
+      'OAUTH_APP_REJECTED',
+    ],
+    [400, 'invalid_request', 900144, 'the scope parameter is missing', undefined, 'OAUTH_APP_REJECTED'],
+    [400, 'invalid_scope', 70011, 'the scope is not valid', undefined, 'OAUTH_APP_REJECTED'],
+  ] as const)(
+    'HTTP %i %s (AADSTS%i: %s, suberror %s) → %s, the AADSTS code kept for the administrator',
+    async (status, error, aadsts, description, suberror, code) => {
+      fx.events.length = 0;
+      const stored = { accessToken: 'ms-access', refreshToken: 'ms-refresh', expiresAt: Date.now() - 1_000 };
+      await fx.tokens.setTokens(MS_ENTRY, stored);
+      fx.as.setTokenFault(answer(status, error, aadsts, description, suberror));
+
+      const failed = await failure(service.getAccessToken(MS_ENTRY));
+
+      expect(failed.code).toBe(code);
+      expect(failed.context).toMatchObject({ oauthError: error, aadsts: [aadsts], provider: 'microsoft' });
+      const needsPermission = fx.events.filter((e) => e.type === 'needs-permission');
+      if (code === 'OAUTH_NEEDS_PERMISSION') {
+        expect(needsPermission).toHaveLength(1);
+        expect(await fx.tokens.getTokens(MS_ENTRY)).toBeUndefined();
+      } else {
+        // The grant is kept: only an administrator (or time) can help.
+        expect(needsPermission).toEqual([]);
+        expect(await fx.tokens.getTokens(MS_ENTRY)).toEqual(stored);
+      }
+      if (code === 'OAUTH_APP_REJECTED') {
+        expect(failed.message).toContain(
+          'An administrator must check the OAuth app in settings.oauth.microsoft',
+        );
+      }
+      expect(JSON.stringify(failed.context)).not.toContain('ms-refresh');
+      expect(fx.logger.text()).toContain(`"aadsts":[${aadsts}]`);
+    },
+  );
 });

@@ -46,7 +46,14 @@ export function classifyOAuthError(
   const what = describe(operation);
 
   if (err instanceof oauth.ResponseBodyError) {
-    const ctx = { ...context, operation, status: err.status, oauthError: err.error };
+    const aadsts = microsoftErrorCodes(err.cause);
+    const ctx = {
+      ...context,
+      operation,
+      status: err.status,
+      oauthError: err.error,
+      ...(aadsts === undefined ? {} : { aadsts }),
+    };
     const detail = err.error_description ? ` (${truncate(err.error_description)})` : '';
     if (isTransientStatus(err.status) || err.error === 'temporarily_unavailable') {
       return new MultiPopError(
@@ -139,6 +146,18 @@ export function classifyOAuthError(
     { ...context, operation },
     { cause },
   );
+}
+
+/**
+ * Microsoft's numeric AADSTS codes of an error answer (`error_codes`), for the administrator to
+ * look up (https://login.microsoftonline.com/error?code=<n>). Only reported, never used to
+ * decide: Microsoft documents them as subject to change, to be handled by the OAuth `error`.
+ */
+function microsoftErrorCodes(body: Record<string, unknown>): number[] | undefined {
+  const codes = body['error_codes'];
+  if (!Array.isArray(codes) || codes.length === 0) return undefined;
+  const numbers = codes.filter((code): code is number => Number.isSafeInteger(code) && code > 0);
+  return numbers.length === 0 ? undefined : numbers.slice(0, 5);
 }
 
 function describe(operation: OAuthOperation): string {

@@ -223,13 +223,10 @@ export class TokenKeeper {
         // (compared and deleted in one step in the store, also against other processes).
         await this.#ctx.tokens.deleteTokensIfRefreshToken(mailboxId, refreshToken);
         this.#ctx.emit({ type: 'needs-permission', userId: location.userId, mailboxId, error });
-        this.#ctx.log.warn(
-          { ...context, code: error.code, oauthError: error.context['oauthError'] },
-          'OAuth grant is gone',
-        );
+        this.#ctx.log.warn({ ...context, code: error.code, ...providerSaid(error) }, 'OAuth grant is gone');
       } else {
         this.#ctx.log.warn(
-          { ...context, code: error.code, status: error.context['status'] },
+          { ...context, code: error.code, status: error.context['status'], ...providerSaid(error) },
           'token refresh failed',
         );
       }
@@ -279,6 +276,15 @@ export class TokenKeeper {
     );
     return error;
   }
+}
+
+/** The provider's own error codes, for the log (OAuth `error`; Microsoft's AADSTS numbers). */
+function providerSaid(error: MultiPopError): Record<string, unknown> {
+  const { oauthError, aadsts } = error.context;
+  return {
+    ...(oauthError === undefined ? {} : { oauthError }),
+    ...(aadsts === undefined ? {} : { aadsts }),
+  };
 }
 
 /** What to do when a provider's POP3 server refuses a valid token. */
