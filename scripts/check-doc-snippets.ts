@@ -1,6 +1,7 @@
 /**
  * Type-checks every ```ts code block of README.md and docs/*.md against the library's source,
- * so the documentation cannot drift from the API unnoticed.
+ * and then runs them and the ```sh blocks, so the documentation cannot drift from the API
+ * unnoticed: a doc that type-checks but fails as written fails the check too.
  *
  * Each block becomes its own module under `.tmp/doc-snippets/` (gitignored): `import … from
  * 'multipop'` resolves to `src/` through the project's tsconfig `paths`, and top-level `await`
@@ -28,7 +29,25 @@
  * an exported class or interface) are checked the same way: the ```ts fences of an `@example`,
  * or the whole example when it has no fence. A `<!-- doc-context … -->` comment right before the
  * fence gives an example its context (without the `@`, which TypeDoc would read as a tag); TypeDoc
- * renders it as an HTML comment, i.e. not at all.
+ * renders it as an HTML comment, i.e. not at all. Examples are type-checked, not run.
+ *
+ * Running (scripts/doc-snippets/): each Markdown block in its own process and a fresh temporary
+ * directory, two at a time. The prelude's names are real objects there — a fetcher over memory
+ * ports, a memory MTA, a silent `pino()` — and the POP3 hosts the docs name (pop.gmx.net,
+ * pop.example.com) are one fake POP3 server with a certificate every process trusts; a
+ * connection to anywhere else off the machine fails the block. The docs' absolute paths
+ * (`/var/lib/multipop/…`, `/etc/multipop/store.key`, …) land in the temporary directory, and
+ * `/etc/multipop/store.key` holds a key as `multipop keygen` writes it. Names only a block's
+ * `@doc-context` declares are inert stand-ins. A shell block runs in bash with `set -e`:
+ * `npx multipop` is this checkout's command (over the same network, with a `multipop.json` for a
+ * Maildir queue and one mailbox on the fake server); `npm`, `apt-get` and `sudo` refuse. A block
+ * that cannot run here — it needs a real provider, the host's own infrastructure, root, minutes —
+ * says so and why, right before the fence; the check lists it with the reason, and a marker
+ * without one is a problem:
+ *
+ *   ```md
+ *   <!-- @doc-no-run: needs a registered Gmail OAuth app -->
+ *   ```
  *
  *   npm run check:docs                                  # all docs and all examples
  *   npm run check:docs -- docs/oauth.md src/pop3/limits.ts   # some files
@@ -37,6 +56,8 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { type RunnableBlock, type RunReport, runBlocks } from './doc-snippets/run-docs.js';
+import { DOC_ROOTS } from './doc-snippets/world.js';
 
 /** One ```ts block found in a Markdown file. */
 export interface DocSnippet {
@@ -48,6 +69,11 @@ export interface DocSnippet {
   /** Declarations from a `<!-- @doc-context … -->` comment before the fence. */
   context: string;
   skipped: boolean;
+  /**
+   * Why the block is type-checked but not run (`<!-- @doc-no-run: reason -->`): it needs a real
+   * provider or the host's infrastructure. Empty when the marker gives no reason (a problem).
+   */
+  noRun?: string;
 }
 
 /** A type error, mapped back to the Markdown file and line. */
@@ -62,6 +88,14 @@ export interface SnippetReport {
   checked: number;
   skipped: number;
   problems: SnippetProblem[];
+  /** The Markdown blocks to run (ts and shell), for {@link checkAndRunDocs}. */
+  blocks: RunnableBlock[];
+}
+
+/** What {@link checkAndRunDocs} found: the type check's report and the runs'. */
+export interface DocsReport extends SnippetReport {
+  ran: number;
+  notRun: RunReport['notRun'];
 }
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -80,6 +114,8 @@ export function defaultDocFiles(): string[] {
 const FENCE = /^(\s*)(`{3,}|~{3,})\s*([\w-]*)(.*)$/;
 const CONTEXT_OPEN = /^\s*<!--\s*@?doc-context\b(.*)$/;
 const SKIP = /^\s*<!--\s*@doc-skip\s*-->\s*$/;
+const NO_RUN = /^\s*<!--\s*@doc-no-run\b:?(.*?)-->\s*$/;
+const SHELL = new Set(['sh', 'bash', 'shell']);
 
 /** A `@doc-context` or `@doc-skip` marker that no fence follows (a mistake: it does nothing). */
 export interface OrphanMarker {
@@ -97,9 +133,11 @@ export function extractSnippets(file: string, markdown: string): DocSnippet[] {
 export function scanMarkdown(
   file: string,
   markdown: string,
-): { snippets: DocSnippet[]; orphans: OrphanMarker[] } {
+): { snippets: DocSnippet[]; shell: DocSnippet[]; orphans: OrphanMarker[] } {
   const lines = markdown.split(/\r?\n/);
   const snippets: DocSnippet[] = [];
+  const shell: DocSnippet[] = [];
+  let pendingNoRun: string | undefined;
   const orphans: OrphanMarker[] = [];
   let pendingContext = '';
   let pendingSkip = false;
@@ -124,13 +162,20 @@ export function scanMarkdown(
       pendingSkip = true;
       continue;
     }
+    const noRun = NO_RUN.exec(line);
+    if (noRun) {
+      if (!pendingContext && !pendingSkip && pendingNoRun === undefined) markerLine = i + 1;
+      pendingNoRun = (noRun[1] ?? '').trim();
+      continue;
+    }
     const fence = FENCE.exec(line);
     if (!fence) {
       // Context and skip markers belong to the very next fence; blank lines may sit between.
       if (line.trim() !== '') {
-        if (pendingContext || pendingSkip) orphans.push({ file, line: markerLine });
+        if (pendingContext || pendingSkip || pendingNoRun !== undefined) orphans.push({ file, line: markerLine });
         pendingContext = '';
         pendingSkip = false;
+        pendingNoRun = undefined;
       }
       continue;
     }
@@ -142,21 +187,24 @@ export function scanMarkdown(
       if (close.trim().startsWith(marker) && close.trim().replace(/[`~]/g, '') === '') break;
       body.push(close.startsWith(indent) ? close.slice(indent.length) : close.trimStart());
     }
-    if (language === 'ts' || language === 'typescript') {
-      snippets.push({
-        file,
-        line: i + 2,
-        code: body.join('\n'),
-        context: pendingContext,
-        skipped: pendingSkip,
-      });
-    }
+    const found: DocSnippet = {
+      file,
+      line: i + 2,
+      code: body.join('\n'),
+      context: pendingContext,
+      skipped: pendingSkip,
+      ...(pendingNoRun === undefined ? {} : { noRun: pendingNoRun }),
+    };
+    if (language === 'ts' || language === 'typescript') snippets.push(found);
+    else if (SHELL.has(language)) shell.push(found);
+    else if (pendingContext || pendingSkip || pendingNoRun !== undefined) orphans.push({ file, line: markerLine });
     pendingContext = '';
     pendingSkip = false;
+    pendingNoRun = undefined;
     i = j;
   }
-  if (pendingContext || pendingSkip) orphans.push({ file, line: markerLine });
-  return { snippets, orphans };
+  if (pendingContext || pendingSkip || pendingNoRun !== undefined) orphans.push({ file, line: markerLine });
+  return { snippets, shell, orphans };
 }
 
 /** Every .ts file under src/ (the TSDoc `@example`s of the public API live there). */
@@ -311,6 +359,14 @@ const NODE_BUILTINS: Readonly<Record<string, string>> = {
 
 /** The names a block uses but neither imports nor declares, which the package exports. */
 function missingImports(code: string, exports: Map<string, PackageExport>): string[] {
+  const { used, bound } = names(code);
+  return [...used]
+    .filter((name) => (exports.has(name) || Object.hasOwn(NODE_BUILTINS, name)) && !bound.has(name))
+    .sort();
+}
+
+/** The identifiers a block uses, and those it declares (binds) itself. */
+function names(code: string): { used: Set<string>; bound: Set<string> } {
   const source = ts.createSourceFile('snippet.ts', code, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
   const used = new Set<string>();
   const bound = new Set<string>();
@@ -327,9 +383,30 @@ function missingImports(code: string, exports: Map<string, PackageExport>): stri
     node.forEachChild(visit);
   };
   visit(source);
-  return [...used]
-    .filter((name) => (exports.has(name) || Object.hasOwn(NODE_BUILTINS, name)) && !bound.has(name))
-    .sort();
+  return { used, bound };
+}
+
+/** The value names a `@doc-context` declares (`declare const a, { b }: …`, functions, classes). */
+function declaredNames(context: string): string[] {
+  const source = ts.createSourceFile('context.ts', context, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
+  const found: string[] = [];
+  const bind = (name: ts.BindingName): void => {
+    if (ts.isIdentifier(name)) found.push(name.text);
+    else for (const element of name.elements) if (!ts.isOmittedExpression(element)) bind(element.name);
+  };
+  for (const statement of source.statements) {
+    if (ts.isVariableStatement(statement)) for (const d of statement.declarationList.declarations) bind(d.name);
+    else if ((ts.isFunctionDeclaration(statement) || ts.isClassDeclaration(statement)) && statement.name)
+      found.push(statement.name.text);
+  }
+  return found;
+}
+
+/** The docs' absolute paths (`'/var/lib/multipop/…'`) made relative to the run's directory. */
+function inRunDirectory(code: string): string {
+  let out = code;
+  for (const path of DOC_ROOTS) out = out.replace(new RegExp(`(['"\`])${path}(?=[/'"\`])`, 'g'), `$1.${path}`);
+  return out;
 }
 
 /** `import` lines for the given package exports, grouped by entry point. */
@@ -396,6 +473,7 @@ export function checkDocSnippets(files?: readonly string[], sources?: readonly s
   }
 
   const byPath = new Map<string, { snippet: DocSnippet; header: number }>();
+  const blocks: RunnableBlock[] = [];
   snippets.forEach((snippet, n) => {
     if (snippet.skipped) return;
     const name = `${snippet.file.replace(/[^A-Za-z0-9]+/g, '_')}_L${snippet.line}_${n}.ts`;
@@ -403,13 +481,38 @@ export function checkDocSnippets(files?: readonly string[], sources?: readonly s
     const { text, header } = snippetModule(snippet, exports);
     writeFileSync(path, text);
     byPath.set(path, { snippet, header });
+    // Markdown blocks run too; a TSDoc example only type-checks (it shows one call, not a program).
+    if (snippet.file.endsWith('.md')) {
+      blocks.push({
+        file: snippet.file,
+        line: snippet.line,
+        kind: 'ts',
+        // The type-checked module itself: `declare`s vanish when it runs, imports stay.
+        text: inRunDirectory(text),
+        ...(snippet.noRun === undefined ? {} : { noRun: snippet.noRun }),
+        uses: [...names(snippet.code).used],
+        standIns: declaredNames(snippet.context),
+      });
+    }
   });
+  for (const block of scans.flatMap((scan) => scan.shell)) {
+    if (block.skipped) continue;
+    blocks.push({
+      file: block.file,
+      line: block.line,
+      kind: 'sh',
+      text: `${block.code}\n`,
+      ...(block.noRun === undefined ? {} : { noRun: block.noRun }),
+      uses: [],
+      standIns: [],
+    });
+  }
   const program = ts.createProgram({ rootNames: [prelude, ...byPath.keys()], options, oldProgram: entries });
   const problems: SnippetProblem[] = scans.flatMap((scan) =>
     scan.orphans.map((o) => ({
       file: o.file,
       line: o.line,
-      message: 'a @doc-context or @doc-skip marker must come right before a ```ts fence',
+      message: 'a @doc-context, @doc-skip or @doc-no-run marker must come right before a ```ts (or ```sh) fence',
     })),
   );
   // Only the snippets' own diagnostics (and the prelude's): the source is type-checked by
@@ -451,16 +554,43 @@ export function checkDocSnippets(files?: readonly string[], sources?: readonly s
   return {
     checked: byPath.size,
     skipped: snippets.length - byPath.size,
-    problems: problems.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line),
+    problems: sortProblems(problems),
+    blocks,
+  };
+}
+
+const sortProblems = <T extends SnippetProblem>(problems: T[]): T[] =>
+  problems.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
+
+/**
+ * {@link checkDocSnippets}, then runs every Markdown block that type-checked and is not marked
+ * `@doc-no-run` (scripts/doc-snippets/run-docs.ts): TypeScript blocks against the fake POP3
+ * server and temporary directories, shell blocks with this checkout's `multipop` command.
+ */
+export async function checkAndRunDocs(files?: readonly string[], sources?: readonly string[]): Promise<DocsReport> {
+  const report = checkDocSnippets(files, sources);
+  const runs = await runBlocks(report.blocks, outDir);
+  return {
+    ...report,
+    ran: runs.ran,
+    notRun: runs.notRun,
+    problems: sortProblems([...report.problems, ...runs.problems]),
   };
 }
 
 /** Formats a report as `file:line: message` lines and a summary. */
-export function formatReport(report: SnippetReport): string {
+export function formatReport(report: SnippetReport | DocsReport): string {
   const lines = report.problems.map((p) => `${p.file}:${p.line}: ${p.message.replace(/\n/g, '\n    ')}`);
-  lines.push(
-    `${report.checked} snippet(s) checked, ${report.skipped} skipped, ${report.problems.length} problem(s)`,
-  );
+  if ('ran' in report) {
+    for (const n of report.notRun) lines.push(`${n.file}:${n.line}: not run — ${n.reason}`);
+    lines.push(
+      `${report.checked} snippet(s) type-checked, ${report.skipped} skipped; ${report.ran} block(s) ran, ${report.notRun.length} not run (reasons above); ${report.problems.length} problem(s)`,
+    );
+  } else {
+    lines.push(
+      `${report.checked} snippet(s) checked, ${report.skipped} skipped, ${report.problems.length} problem(s)`,
+    );
+  }
   return lines.join('\n');
 }
 
@@ -468,11 +598,11 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const named = process.argv.slice(2);
   const report =
     named.length > 0
-      ? checkDocSnippets(
+      ? await checkAndRunDocs(
           named.filter((file) => !file.endsWith('.ts')),
           named.filter((file) => file.endsWith('.ts')),
         )
-      : checkDocSnippets();
+      : await checkAndRunDocs();
   const out = formatReport(report);
   if (report.problems.length > 0) {
     process.stderr.write(`${out}\n`);

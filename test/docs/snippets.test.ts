@@ -3,8 +3,9 @@
  * (scripts/check-doc-snippets.ts, also `npm run check:docs`), and the extractor that feeds it
  * finds the blocks, their lines, their hidden context and their skip markers.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
+  checkAndRunDocs,
   checkDocSnippets,
   extractSnippets,
   formatReport,
@@ -132,40 +133,92 @@ describe('scanSourceExamples', () => {
 });
 
 describe('documentation snippets', () => {
-  it("type-check against the source (README.md, docs/*.md, the public API's @examples)", {
-    timeout: 300_000,
-  }, () => {
-    const report = checkDocSnippets();
-    expect(report.checked).toBeGreaterThan(150);
+  it("type-check (README.md, docs/*.md, the public API's @examples) and run as written", {
+    timeout: 600_000,
+  }, async () => {
+    const report = await checkAndRunDocs();
     expect(report.problems, formatReport(report)).toEqual([]);
+    expect(report.checked).toBeGreaterThan(150);
+    // Most Markdown blocks run; each one that does not says why (a real provider, the host's
+    // own infrastructure, a benchmark, …).
+    expect(report.ran).toBeGreaterThan(35);
+    expect(report.notRun.every((n) => n.reason.length > 10)).toBe(true);
   });
 
-  it('report a broken block at its Markdown line', { timeout: 300_000 }, async () => {
-    const { mkdtemp, rm, writeFile } = await import('node:fs/promises');
-    const { join, relative } = await import('node:path');
-    const dir = await mkdtemp(join(process.cwd(), '.tmp', 'doc-check-'));
-    try {
-      const file = join(dir, 'broken.md');
-      await writeFile(
-        file,
-        [
-          '# Broken',
-          '',
-          '```ts',
-          'const fetcher = new MultiPopFetcher({ directory, ledger, queue });',
-          'await fetcher.collectEverything();',
-          '```',
-          '',
-        ].join('\n'),
-      );
-      const report = checkDocSnippets([relative(process.cwd(), file)]);
-      expect(report.problems).toHaveLength(1);
-      expect(report.problems[0]).toMatchObject({
-        line: 5,
-        message: expect.stringMatching(/collectEverything/),
-      });
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+  it('report a block that does not type-check at its Markdown line', { timeout: 300_000 }, async () => {
+    const report = checkDocSnippets([
+      await docFile([
+        '# Broken',
+        '',
+        '```ts',
+        'const fetcher = new MultiPopFetcher({ directory, ledger, queue });',
+        'await fetcher.collectEverything();',
+        '```',
+      ]),
+    ]);
+    expect(report.problems).toHaveLength(1);
+    expect(report.problems[0]).toMatchObject({
+      line: 5,
+      message: expect.stringMatching(/collectEverything/),
+    });
   });
+
+  it('report blocks that fail when run, reach beyond the machine, or skip running without a reason', {
+    timeout: 300_000,
+  }, async () => {
+    const file = await docFile([
+      '```ts', // 1
+      "const summaries = await fetcher.collectNow({ mailboxId: 'ann-gmx' });", // 2
+      "if (summaries[0]?.ok) throw new Error('the block ran, and failed on purpose');", // 3
+      '```', // 4
+      '```ts', // 5
+      "await Pop3Client.connect({ host: 'pop.gmail.com', port: 995, tls: 'implicit' }).catch(() => {});", // 6
+      '```', // 7
+      '<!-- @doc-no-run -->', // 8
+      '```ts', // 9
+      'fetcher;', // 10
+      '```', // 11
+      '```sh', // 12
+      'npx multipop check-config --config missing.json', // 13
+      '```', // 14
+      '```sh', // 15
+      'npm install left-pad', // 16
+      '```', // 17
+      '<!-- @doc-no-run: a real provider -->', // 18
+      '```sh', // 19
+      'npx multipop grant ann@example.com ann-gmail --config multipop.json', // 20
+      '```', // 21
+    ]);
+    const report = await checkAndRunDocs([file], []);
+    expect(report.problems.map((p) => [p.line, p.message.split('\n')[0]])).toEqual([
+      [2, 'running the block failed (exit 1):'],
+      [6, 'running the block failed (exit 1):'],
+      [10, '@doc-no-run needs a reason: `<!-- @doc-no-run: why -->`'],
+      [13, 'running the block failed (exit 2):'],
+      [16, 'running the block failed (exit 127):'],
+    ]);
+    const byLine = new Map(report.problems.map((p) => [p.line, p.message]));
+    expect(byLine.get(2)).toMatch(/failed on purpose/);
+    expect(byLine.get(6)).toMatch(/tried to reach pop\.gmail\.com:995/);
+    expect(byLine.get(16)).toMatch(/does not run npm/);
+    expect(report.notRun).toEqual([{ file, line: 20, reason: 'a real provider' }]);
+    expect(report.ran).toBe(0);
+  });
+});
+
+/** A Markdown file under .tmp (removed after the run), by its path relative to the root. */
+async function docFile(lines: string[]): Promise<string> {
+  const { mkdtemp, writeFile } = await import('node:fs/promises');
+  const { join, relative } = await import('node:path');
+  const dir = await mkdtemp(join(process.cwd(), '.tmp', 'doc-check-'));
+  temporary.push(dir);
+  const file = join(dir, 'doc.md');
+  await writeFile(file, `${lines.join('\n')}\n`);
+  return relative(process.cwd(), file);
+}
+
+const temporary: string[] = [];
+afterAll(async () => {
+  const { rm } = await import('node:fs/promises');
+  await Promise.all(temporary.map((dir) => rm(dir, { recursive: true, force: true })));
 });
