@@ -20,6 +20,7 @@ import { openPostgresStore } from '../../src/postgres/index.js';
 import { generateStoreKey, openSqliteStore } from '../../src/sqlite/index.js';
 import { describeWithPostgres, type PostgresServer, startPostgres } from '../helpers/postgres.js';
 import { dropSchema, freshSchema } from '../postgres/postgres-helpers.js';
+import { failure } from '../support/multipop-failure.js';
 import { GMAIL_ACCOUNT, GMAIL_ENTRY, type OAuthFixture, startOAuthFixture } from './support/oauth-fixture.js';
 import type { RaceChildArgs } from './support/refresh-race.child.js';
 
@@ -31,7 +32,8 @@ type ChildMessage =
   | { event: 'ready' | 'lease-busy' }
   | { event: 'token'; token: string }
   | { event: 'error'; code: string; oauthError?: string }
-  | { event: 'log'; text: string };
+  | { event: 'log'; text: string }
+  | { event: 'oauth'; type: string };
 
 /** A child process and the messages it printed, each awaitable by kind. */
 class RaceChild {
@@ -98,19 +100,23 @@ function raceSuite(open: () => Promise<SharedStore>): void {
     await shared?.close();
   });
 
-  /** A fresh grant whose access token has just expired, and two processes ready to refresh it. */
-  async function expiredGrantAndTwoProcesses(lease: boolean): Promise<{ granted: OAuthTokenSet }> {
+  /** A fresh grant whose access token has just expired, and processes ready to refresh it. */
+  async function expiredGrantAndTwoProcesses(lease: boolean, count = 2): Promise<{ granted: OAuthTokenSet }> {
     const { fx } = shared;
     await fx.grant(GMAIL_ENTRY, GMAIL_ACCOUNT);
     const granted = await fx.tokens.getTokens(GMAIL_ENTRY);
     if (!granted?.refreshToken) throw new Error('the grant gave no refresh token');
     await fx.tokens.setTokens(GMAIL_ENTRY, { ...granted, expiresAt: Date.now() - 1_000 });
+    fx.events.length = 0;
     const gmail = {
       issuer: fx.as.issuer,
       authorizationEndpoint: fx.as.authorizationEndpoint,
       tokenEndpoint: fx.as.tokenEndpoint,
     };
-    children = [0, 1].map(() => new RaceChild({ store: shared.args, mailboxId: GMAIL_ENTRY, gmail, lease }));
+    children = Array.from(
+      { length: count },
+      () => new RaceChild({ store: shared.args, mailboxId: GMAIL_ENTRY, gmail, lease }),
+    );
     await Promise.all(children.map((child) => child.next('ready')));
     return { granted };
   }
@@ -162,7 +168,38 @@ function raceSuite(open: () => Promise<SharedStore>): void {
     }
   });
 
-  it('control: without the lease both refresh, reuse detection revokes the grant, one process is told to grant again', {
+  it('the provider refuses a revoked grant’s refresh while a new grant is stored: the new one is kept and used', {
+    timeout: TIMEOUT,
+  }, async () => {
+    const { fx } = shared;
+    await expiredGrantAndTwoProcesses(true, 1);
+    const [collector] = children;
+    await fx.as.revokeGrants(GMAIL_ACCOUNT);
+    const hold = fx.as.holdTokenRequests();
+    try {
+      // The collector process presents the revoked grant's refresh token (held there)…
+      collector!.go();
+      await hold.arrived(1);
+      // …while the user grants again in this process (its code exchange passes first).
+      const granting = fx.grant(GMAIL_ENTRY, GMAIL_ACCOUNT);
+      await hold.arrived(2);
+      await hold.release(1);
+      await granting;
+      await hold.releaseNext();
+    } finally {
+      hold.end();
+    }
+    const regranted = (await fx.tokens.getTokens(GMAIL_ENTRY))!;
+    const outcome = await collector!.outcome();
+
+    // invalid_grant was about the old grant: the new one is neither deleted nor reported lost.
+    expect(outcome).toEqual({ event: 'token', token: regranted.accessToken });
+    expect(collector!.messages.filter((m) => m.event === 'oauth')).toEqual([]);
+    expect(await fx.tokens.getTokens(GMAIL_ENTRY)).toEqual(regranted);
+    expect((await fx.as.introspect(regranted.accessToken)).active).toBe(true);
+  });
+
+  it('control: without the lease both refresh, and reuse detection revokes the grant: no token works any more', {
     timeout: TIMEOUT,
   }, async () => {
     const { fx } = shared;
@@ -181,12 +218,24 @@ function raceSuite(open: () => Promise<SharedStore>): void {
     const outcomes = await Promise.all(children.map((child) => child.outcome()));
 
     expect(fx.as.tokenRequests).toBe(before + 2);
-    const token = outcomes.find((o) => o.event === 'token');
-    const refused = outcomes.find((o) => o.event === 'error');
-    expect(refused).toMatchObject({ code: 'OAUTH_NEEDS_PERMISSION', oauthError: 'invalid_grant' });
-    // The token the first process got died with the grant.
-    expect(token?.event).toBe('token');
-    expect((await fx.as.introspect((token as { token: string }).token)).active).toBe(false);
+    // The first answer rotated the token; the second one presented the old token again, so
+    // the provider revoked the grant: the token the first process got died with it. (The
+    // second process either reports needs permission or — when the first had already stored
+    // its token — hands out that dead token, which the next login turns into the same.)
+    const tokens = outcomes.flatMap((o) => (o.event === 'token' ? [o.token] : []));
+    expect(tokens.length).toBeGreaterThan(0);
+    for (const token of tokens) expect((await fx.as.introspect(token)).active).toBe(false);
+    for (const outcome of outcomes.filter((o) => o.event === 'error')) {
+      expect(outcome).toMatchObject({ code: 'OAUTH_NEEDS_PERMISSION', oauthError: 'invalid_grant' });
+    }
+    const stored = await fx.tokens.getTokens(GMAIL_ENTRY);
+    if (stored) {
+      const error = await failure(fx.service.getAccessToken(GMAIL_ENTRY, { forceRefresh: true }));
+      expect(error).toMatchObject({
+        code: 'OAUTH_NEEDS_PERMISSION',
+        context: { oauthError: 'invalid_grant' },
+      });
+    }
   });
 }
 

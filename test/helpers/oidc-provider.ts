@@ -67,6 +67,8 @@ export interface TokenRequestHold {
   arrived(count: number): Promise<void>;
   /** Passes the oldest held request to the provider; resolves once its answer has been sent. */
   releaseNext(): Promise<void>;
+  /** Like `releaseNext`, for the request at `position` among those still held (0 = the oldest). */
+  release(position: number): Promise<void>;
   /** Stops holding; requests still held go to the provider now. */
   end(): void;
 }
@@ -332,8 +334,12 @@ class RequestHold implements TokenRequestHold {
   }
 
   releaseNext(): Promise<void> {
-    const next = this.#held.shift();
-    if (next === undefined) return Promise.reject(new Error('no token request is held'));
+    return this.release(0);
+  }
+
+  release(position: number): Promise<void> {
+    const [next] = this.#held.splice(position, 1);
+    if (next === undefined) return Promise.reject(new Error(`no token request is held at ${position}`));
     // Answered, or the client gave up on it.
     const sent = new Promise<void>((resolve) => {
       next.res.once('finish', resolve);

@@ -181,7 +181,12 @@ export class TokenKeeper {
     }
   }
 
-  async #refresh(location: OAuthEntryLocation, intent: Intent): Promise<string> {
+  /**
+   * Refreshes the stored grant. `afterReplacement` is set on the second pass, after a new
+   * grant replaced the one whose refresh the provider refused: that refusal concerned the old
+   * grant, and the new one is used instead (once; its own refusal is final).
+   */
+  async #refresh(location: OAuthEntryLocation, intent: Intent, afterReplacement = false): Promise<string> {
     const mailboxId = location.entry.id;
     // Read again under the lease: a refresh that finished just before may have done the work.
     const tokens = await this.#ctx.tokens.getTokens(mailboxId);
@@ -221,7 +226,16 @@ export class TokenKeeper {
       if (error.code === 'OAUTH_NEEDS_PERMISSION') {
         // The grant is dead: forget its tokens — unless a new grant replaced them meanwhile
         // (compared and deleted in one step in the store, also against other processes).
-        await this.#ctx.tokens.deleteTokensIfRefreshToken(mailboxId, refreshToken);
+        const deleted = await this.#ctx.tokens.deleteTokensIfRefreshToken(mailboxId, refreshToken);
+        if (!deleted && !afterReplacement) {
+          // The user granted again (in the webmail, say) while this refresh was under way: the
+          // refusal was about the old grant. Not "needs permission" — the new grant is here.
+          this.#ctx.log.info(
+            { ...context, ...providerSaid(error) },
+            'the refreshed grant is gone, but the stored tokens changed meanwhile (a new grant?); looking again',
+          );
+          return this.#refresh(location, intent, true);
+        }
         this.#ctx.emit({ type: 'needs-permission', userId: location.userId, mailboxId, error });
         this.#ctx.log.warn({ ...context, code: error.code, ...providerSaid(error) }, 'OAuth grant is gone');
       } else {

@@ -6,6 +6,7 @@
  *
  * It reports on stdout, one JSON object per line: `{"event":"ready"}`, `{"event":"lease-busy"}`
  * the first time the store's refresh lease is held by someone else, then
+ * `{"event":"oauth","type":…}` for each event of its OAuth service,
  * `{"event":"token","token":…}` or `{"event":"error","code":…,"oauthError":…}`, and last
  * `{"event":"log","text":…}` with every line its OAuth service logged.
  *
@@ -44,6 +45,7 @@ const service = new OAuthService({
   logger,
   allowInsecureRequests: true,
   providers: { gmail: args.gmail },
+  onEvent: (event) => say({ event: 'oauth', type: event.type }),
 });
 
 say({ event: 'ready' });
