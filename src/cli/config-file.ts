@@ -4,14 +4,15 @@ import { z } from 'zod';
 import { multipopConfigSchema } from '../config/schemas.js';
 import { parseWith } from '../config/validate.js';
 import { MultiPopError } from '../errors/index.js';
-import { readStoreKey } from '../sqlite/key-text.js';
+import { resolveStorePaths, storeConfigSchema } from './store-config.js';
 
 /** The CLI's default concurrency (the library's own default is `{ global: 8, perHost: 2 }`). */
 export const CLI_CONCURRENCY = { global: 32, perHost: 8 } as const;
 
 /**
  * The CLI's configuration file (`multipop.json`): the installation (settings + users) and where
- * the state lives. Relative paths are relative to the file.
+ * the state lives (`store`: the embedded SQLite file by default, or PostgreSQL — see
+ * `store-config.ts`). Relative paths are relative to the file.
  *
  * @example
  * ```json
@@ -25,12 +26,8 @@ export const CLI_CONCURRENCY = { global: 32, perHost: 8 } as const;
  * ```
  */
 export const cliConfigSchema = z.strictObject({
-  store: z.strictObject({
-    /** The SQLite file (directory, ledger, encrypted tokens). */
-    path: z.string().min(1),
-    /** A file holding the store key (as `multipop keygen` prints it, or `passphrase:…`). Else `MULTIPOP_KEY`. */
-    keyFile: z.string().min(1).optional(),
-  }),
+  /** Where the state lives: SQLite (default) or PostgreSQL, and the store key. */
+  store: storeConfigSchema,
   queue: z.discriminatedUnion('type', [
     z.strictObject({
       type: z.literal('maildir'),
@@ -78,9 +75,14 @@ export function loadCliConfig(file: string): CliConfig {
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
+    // V8's JSON errors may quote a few characters of the text — which may be a password.
+    const why =
+      err instanceof SyntaxError
+        ? `not valid JSON${/ at position \d+/.exec(err.message)?.[0] ?? ''}`
+        : (err as Error).message;
     throw new MultiPopError(
       'CONFIG_INVALID',
-      `Cannot read ${file}: ${(err as Error).message}`,
+      `Cannot read ${file}: ${why}`,
       { field: 'file' },
       { cause: err },
     );
@@ -94,34 +96,9 @@ export function loadCliConfig(file: string): CliConfig {
   );
   const base = dirname(resolve(file));
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
-  config.store.path = abs(config.store.path);
-  if (config.store.keyFile) config.store.keyFile = abs(config.store.keyFile);
+  config.store = resolveStorePaths(config.store, abs);
   if (config.queue.type === 'maildir') config.queue.root = abs(config.queue.root);
   else if (config.queue.caFile) config.queue.caFile = abs(config.queue.caFile);
   if (config.caFile) config.caFile = abs(config.caFile);
   return config;
-}
-
-/**
- * The store key text: from `store.keyFile`, else the `MULTIPOP_KEY` environment variable — both in
- * the one format `openSqliteStore` takes (`multipop keygen` prints a key; `passphrase:…` for a
- * passphrase). Checked here so the refusal names where the key came from.
- * @throws `CONFIG_INVALID` when there is no key or it is not in that format.
- */
-export function storeKey(config: CliConfig): string {
-  if (config.store.keyFile) {
-    const text = readFileSync(config.store.keyFile, 'utf8');
-    readStoreKey(text, { field: 'store.keyFile', label: `The key in ${config.store.keyFile}` });
-    return text;
-  }
-  const env = process.env['MULTIPOP_KEY'];
-  if (!env) {
-    throw new MultiPopError(
-      'CONFIG_INVALID',
-      'No store key: set store.keyFile in the config or MULTIPOP_KEY (multipop keygen makes one)',
-      { field: 'store.keyFile' },
-    );
-  }
-  readStoreKey(env, { field: 'MULTIPOP_KEY', label: 'The key in MULTIPOP_KEY' });
-  return env;
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { type ServerSettings, serverSettingsSchema, type UserSettings } from '../config/index.js';
 import { MultiPopError } from '../errors/index.js';
 import type { MailboxDirectory } from '../ports/index.js';
-import type { StoreMeta } from '../sqlite/store-meta.js';
+import type { StoreMeta } from '../stores/store-meta.js';
 
 /** What a sync changed in the store's directory (ids), for the CLI to report. */
 export interface DirectoryChanges {
@@ -42,7 +42,7 @@ export async function syncDirectory(
   wanted: { settings: ServerSettings; users: UserSettings[] },
   force: boolean,
 ): Promise<DirectoryChanges> {
-  const written = readWritten(meta);
+  const written = await readWritten(meta);
   const current = await directory.listUsers();
   const currentSettings = await directory.getSettings();
   const plan = planSync({ settings: currentSettings, users: current }, wanted, written);
@@ -61,7 +61,7 @@ export async function syncDirectory(
     entries: wanted.users.flatMap((u) => u.entries.map((e) => e.id)),
     settingsHash: hash(wanted.settings),
   };
-  meta.set(WRITTEN_KEY, JSON.stringify(record));
+  await meta.set(WRITTEN_KEY, JSON.stringify(record));
   return plan.changes;
 }
 
@@ -169,8 +169,8 @@ function refuseForeign(foreign: Foreign): void {
   );
 }
 
-function readWritten(meta: StoreMeta): Written | undefined {
-  const text = meta.get(WRITTEN_KEY);
+async function readWritten(meta: StoreMeta): Promise<Written | undefined> {
+  const text = await meta.get(WRITTEN_KEY);
   return text === undefined ? undefined : (JSON.parse(text) as Written);
 }
 

@@ -1,18 +1,16 @@
-import { mkdirSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { ConnectionTuning } from '../collect/session-api.js';
 import { MultiPopFetcher } from '../fetcher/index.js';
 import type { SmtpQueue } from '../handoff/smtp-queue.js';
 import type { Logger } from '../log/index.js';
-import { openSqliteStore, type SqliteStore } from '../sqlite/index.js';
-import { storeMeta } from '../sqlite/store-meta.js';
 import { type MaildirQueue, maildirQueue } from '../stores/index.js';
-import { type CliConfig, storeKey } from './config-file.js';
+import { type CliStore, openCliStore } from './cli-store.js';
+import type { CliConfig } from './config-file.js';
 import { type DirectoryChanges, syncDirectory } from './directory-sync.js';
 
 /** The fetcher with the stores and queue the config file describes. */
 export interface CliRuntime {
-  store: SqliteStore;
+  store: CliStore;
   fetcher: MultiPopFetcher;
   /** What opening changed in the store's directory to match the config file. */
   changes: DirectoryChanges;
@@ -35,7 +33,7 @@ export interface SyncOptions {
 }
 
 /**
- * Opens the SQLite store, makes its directory match the config file (the file is the source of
+ * Opens the store (SQLite or PostgreSQL, as the config file says), makes its directory match the config file (the file is the source of
  * truth for settings, users and entries the CLI writes; collection state and tokens stay in the
  * store), and builds the fetcher. Data the CLI did not write is never removed unless `forceSync`
  * (see `directory-sync.ts`).
@@ -45,12 +43,11 @@ export async function openRuntime(
   logger?: Logger,
   sync: SyncOptions = {},
 ): Promise<CliRuntime> {
-  mkdirSync(dirname(config.store.path), { recursive: true, mode: 0o700 });
-  const store = await openSqliteStore({ path: config.store.path, key: storeKey(config) });
+  const store = await openCliStore(config.store);
   try {
     const changes = await syncDirectory(
       store.directory,
-      storeMeta(store, 'cli'),
+      store.meta,
       { settings: config.settings, users: config.users },
       sync.forceSync === true,
     );

@@ -5,5 +5,13 @@
  * @packageDocumentation
  */
 export { deriveKeyFromPassphrase, newScryptParams, type ScryptParams } from './key-derivation.js';
+export {
+  generateStoreKey,
+  KEY_TEXT_FORMAT,
+  type KeySource,
+  PASSPHRASE_PREFIX,
+  readStoreKey,
+  type StoreKeyMaterial,
+} from './key-text.js';
 export { createSecretBox, isSealed, SEALED_PREFIX, SECRET_KEY_BYTES, type SecretBox } from './secret-box.js';
 export { openStoreSecretBox, type StoreKeyMeta } from './store-key.js';

@@ -1,5 +1,6 @@
 import { MultiPopError } from '../errors/index.js';
 import { deriveKeyFromPassphrase, newScryptParams, type ScryptParams } from './key-derivation.js';
+import type { StoreKeyMaterial } from './key-text.js';
 import { createSecretBox, type SecretBox } from './secret-box.js';
 
 const KEY_CHECK_TEXT = 'multipop store key check';
@@ -15,7 +16,8 @@ export interface StoreKeyMeta {
 }
 
 /**
- * The secret box for one store. A 32-byte key is used as it is; a passphrase is stretched with
+ * The secret box for one store, for a key already read by `readStoreKey` (so every store takes
+ * the one key format). A 32-byte key is used as it is; a passphrase is stretched with
  * scrypt once per process, with a random salt kept in the store (`kdf`). A sealed known value
  * (`key_check`) makes a wrong key fail here, at open, with `STORE_KEY_INVALID` — not later as
  * garbage or as a confusing error deep in a collection. Without a key (read-only handles) the
@@ -28,12 +30,14 @@ export interface StoreKeyMeta {
  */
 export async function openStoreSecretBox(
   meta: StoreKeyMeta,
-  key: Uint8Array | string | undefined,
+  key: StoreKeyMaterial | undefined,
   writable: boolean,
 ): Promise<SecretBox> {
   if (key === undefined) return lockedBox(meta.storeName);
   const box = createSecretBox(
-    typeof key === 'string' ? await deriveKeyFromPassphrase(key, await scryptParams(meta, writable)) : key,
+    'passphrase' in key
+      ? await deriveKeyFromPassphrase(key.passphrase, await scryptParams(meta, writable))
+      : key.bytes,
   );
   let check = await meta.read('key_check');
   if (check === undefined && writable) {

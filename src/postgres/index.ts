@@ -6,6 +6,7 @@
  * @packageDocumentation
  * @module multipop/postgres
  */
+export { generateStoreKey } from '../crypto/index.js';
 export type { PostgresCounters } from './db.js';
 export type { Fence, PostgresLedger } from './ledger.js';
 export {

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { openStoreSecretBox } from '../crypto/index.js';
+import { openStoreSecretBox, readStoreKey } from '../crypto/index.js';
 import { MultiPopError } from '../errors/index.js';
 import type { MailboxDirectory, MailboxLeases, TokenStore } from '../ports/index.js';
 import { Db, type PostgresCounters } from './db.js';
@@ -8,6 +8,7 @@ import { loadPgPool } from './driver.js';
 import { postgresLeases } from './leases.js';
 import { type PostgresLedger, postgresLedger } from './ledger.js';
 import { assertCurrentSchema, migrate, PG_SCHEMA_VERSION } from './schema.js';
+import { registerPostgresStoreHandle } from './store-meta.js';
 import { tablesIn } from './tables.js';
 import { postgresTokenStore } from './token-store.js';
 
@@ -27,15 +28,24 @@ export interface PostgresStoreOptions {
    */
   schema?: string;
   /**
-   * The encryption key for secrets at rest, as for the SQLite store: 32 random bytes, or a
-   * passphrase (scrypt; the salt is kept in the schema's `meta` table). Required unless
-   * `readonly`. Every worker of a fleet opens the store with the same key.
+   * The encryption key for secrets at rest, in the one format the SQLite store takes too: as
+   * text, the base64 of 32 random bytes (`generateStoreKey()`, `multipop keygen`), or
+   * `passphrase:` followed by a passphrase (scrypt; the salt is kept in the schema's `meta`
+   * table); white space around it is ignored. As bytes, exactly 32. Anything else is refused
+   * with `CONFIG_INVALID`. Required unless `readonly`. Every worker of a fleet opens the store
+   * with the same key.
    */
   key?: Uint8Array | string;
   /** Never write nor migrate (e.g. `multipop status`); without a key, secrets stay sealed. @default false */
   readonly?: boolean;
   /** Size of the pool this store creates from `url`. @default 10 */
   maxConnections?: number;
+  /**
+   * How long the pool this store creates from `url` waits for a new connection before failing
+   * (an unreachable host fails then instead of hanging). Without it, as long as the network
+   * takes (node-postgres' default).
+   */
+  connectTimeoutMs?: number;
 }
 
 /** The three ports (and the mailbox leases of a fleet) over one PostgreSQL schema. */
@@ -69,7 +79,7 @@ export interface PostgresStore {
  * @example
  * ```ts
  * import { openPostgresStore } from 'multipop/postgres';
- * const store = await openPostgresStore({ url: process.env.DATABASE_URL!, schema: 'multipop', key: await readFile('/etc/multipop/store.key') });
+ * const store = await openPostgresStore({ url: process.env.DATABASE_URL!, schema: 'multipop', key: await readFile('/etc/multipop/store.key', 'utf8') });
  * const fetcher = new MultiPopFetcher({ directory: store.directory, ledger: store.ledger, tokens: store.tokens, queue });
  * // …
  * await store.close();
@@ -79,6 +89,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   const readonly = options.readonly === true;
   const schema = options.schema ?? 'multipop';
   const tables = tablesIn(schema);
+  const key = options.key === undefined ? undefined : readStoreKey(options.key);
   if (!readonly && options.key === undefined) {
     throw new MultiPopError(
       'CONFIG_INVALID',
@@ -99,7 +110,13 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     pool = options.pool;
   } else {
     const Pool = await loadPgPool();
-    pool = new Pool({ connectionString: options.url, max: options.maxConnections ?? 10 });
+    pool = new Pool({
+      connectionString: options.url,
+      max: options.maxConnections ?? 10,
+      ...(options.connectTimeoutMs === undefined
+        ? {}
+        : { connectionTimeoutMillis: options.connectTimeoutMs }),
+    });
     // An idle connection that the server ends (a restart, pg_terminate_backend) is dropped
     // from the pool and replaced on the next use; without a listener it would crash the process.
     pool.on('error', () => undefined);
@@ -126,11 +143,11 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
           );
         },
       },
-      options.key,
+      key,
       !readonly,
     );
     const ledger = postgresLedger(db, tables);
-    return {
+    const store: PostgresStore = {
       schema,
       readonly,
       directory: postgresDirectory(db, tables, box),
@@ -140,6 +157,8 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       counters: () => ({ ...db.counters }),
       close,
     };
+    registerPostgresStoreHandle(store, db, tables);
+    return store;
   } catch (err) {
     await close().catch(() => undefined);
     if (err instanceof MultiPopError) throw err;

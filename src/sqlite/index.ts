@@ -6,5 +6,5 @@
  * @module multipop/sqlite
  */
 
-export { generateStoreKey } from './key-text.js';
+export { generateStoreKey } from '../crypto/index.js';
 export { openSqliteStore, SCHEMA_VERSION, type SqliteStore, type SqliteStoreOptions } from './store.js';

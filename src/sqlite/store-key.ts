@@ -1,6 +1,9 @@
-import { openStoreSecretBox as openSecretBox, type SecretBox } from '../crypto/index.js';
+import {
+  openStoreSecretBox as openSecretBox,
+  type SecretBox,
+  type StoreKeyMaterial,
+} from '../crypto/index.js';
 import type { SqliteDatabase } from './driver.js';
-import type { StoreKeyMaterial } from './key-text.js';
 
 /**
  * The secret box for one store file (the key already read by `readStoreKey`), its `kdf` and
@@ -22,7 +25,7 @@ export function openStoreSecretBox(
         insert.run(name, value);
       },
     },
-    key === undefined ? undefined : 'passphrase' in key ? key.passphrase : key.bytes,
+    key,
     writable,
   );
 }

@@ -1,15 +1,6 @@
+import type { StoreMeta } from '../stores/store-meta.js';
 import type { SqliteDatabase } from './driver.js';
 import type { SqliteStore } from './store.js';
-
-/**
- * Small named values that a tool keeps inside a store file beside the data (the `meta` table),
- * e.g. which users the CLI put into the directory. Not part of the package's public API: the
- * CLI reaches it from inside the package; a host has its own database for such things.
- */
-export interface StoreMeta {
-  get(key: string): string | undefined;
-  set(key: string, value: string): void;
-}
 
 const handles = new WeakMap<SqliteStore, SqliteDatabase>();
 
@@ -27,8 +18,8 @@ export function storeMeta(store: SqliteStore, namespace: string): StoreMeta {
     'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
   );
   return {
-    get: (key) => read.get(`${namespace}.${key}`)?.value,
-    set: (key, value) => {
+    get: async (key) => read.get(`${namespace}.${key}`)?.value,
+    set: async (key, value) => {
       write.run(`${namespace}.${key}`, value);
     },
   };

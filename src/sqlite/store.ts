@@ -1,9 +1,9 @@
 import { chmodSync, existsSync } from 'node:fs';
+import { readStoreKey } from '../crypto/index.js';
 import { MultiPopError } from '../errors/index.js';
 import type { CollectionLedger, MailboxDirectory, TokenStore } from '../ports/index.js';
 import { sqliteDirectory } from './directory.js';
 import { loadSqliteDriver, type SqliteDatabase } from './driver.js';
-import { readStoreKey } from './key-text.js';
 import { sqliteLedger } from './ledger.js';
 import { assertCurrentSchema, migrate, SCHEMA_VERSION } from './schema.js';
 import { openStoreSecretBox } from './store-key.js';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mailboxEntrySchema, serverSettingsSchema } from '../../src/config/index.js';
-import { openPostgresStore, PG_SCHEMA_VERSION } from '../../src/postgres/index.js';
+import { generateStoreKey, openPostgresStore, PG_SCHEMA_VERSION } from '../../src/postgres/index.js';
 import { describeWithPostgres, type PostgresServer, startPostgres } from '../helpers/postgres.js';
 import { failure } from '../support/multipop-failure.js';
 import { freshSchema } from './postgres-helpers.js';
@@ -61,18 +61,41 @@ describeWithPostgres('PostgreSQL store', () => {
 
     it('refuses a wrong key at open, and accepts a passphrase with its salt kept in the schema', async () => {
       const schema = freshSchema();
-      const store = await openPostgresStore({ url: server.url, schema, key: 'correct horse battery staple' });
+      const store = await openPostgresStore({
+        url: server.url,
+        schema,
+        key: 'passphrase:correct horse battery staple',
+      });
       await store.tokens.setTokens('m', { accessToken: 'a' });
       await store.close();
       expect(
-        (await failure(openPostgresStore({ url: server.url, schema, key: 'wrong passphrase' }))).code,
+        (await failure(openPostgresStore({ url: server.url, schema, key: 'passphrase:wrong passphrase' })))
+          .code,
       ).toBe('STORE_KEY_INVALID');
       expect((await failure(openPostgresStore({ url: server.url, schema, key: randomBytes(32) }))).code).toBe(
         'STORE_KEY_INVALID',
       );
-      const again = await openPostgresStore({ url: server.url, schema, key: 'correct horse battery staple' });
+      const again = await openPostgresStore({
+        url: server.url,
+        schema,
+        key: 'passphrase:correct horse battery staple',
+      });
       expect((await again.tokens.getTokens('m'))?.accessToken).toBe('a');
       await again.close();
+    });
+
+    it('takes the key in the one format of the SQLite store: key text, or passphrase: and a passphrase', async () => {
+      const schema = freshSchema();
+      const text = generateStoreKey();
+      const store = await openPostgresStore({ url: server.url, schema, key: `${text}\n` });
+      await store.tokens.setTokens('m', { accessToken: 'a' });
+      await store.close();
+      const asBytes = await openPostgresStore({ url: server.url, schema, key: Buffer.from(text, 'base64') });
+      expect((await asBytes.tokens.getTokens('m'))?.accessToken).toBe('a');
+      await asBytes.close();
+      const bare = await failure(openPostgresStore({ url: server.url, schema, key: 'no prefix, not a key' }));
+      expect(bare).toMatchObject({ code: 'CONFIG_INVALID', context: { field: 'key' } });
+      expect(bare.message).not.toContain('no prefix, not a key');
     });
   });
 

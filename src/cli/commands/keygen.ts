@@ -1,12 +1,12 @@
 import { writeFileSync } from 'node:fs';
+import { generateStoreKey } from '../../crypto/index.js';
 import { MultiPopError } from '../../errors/index.js';
-import { generateStoreKey } from '../../sqlite/key-text.js';
 import { ExitCode } from '../exit-codes.js';
 import type { ProgressOutput } from '../progress.js';
 
 /**
  * `multipop keygen`: a new store key in the one key format (`store.keyFile`, `MULTIPOP_KEY` and
- * `openSqliteStore({ key })` all read it). Printed, or written to `--out` with mode 0600 — never
+ * `openSqliteStore({ key })` and `openPostgresStore({ key })` all read it). Printed, or written to `--out` with mode 0600 — never
  * over an existing file: replacing a store's key makes its secrets unreadable.
  */
 export function keygenCommand(options: { out?: string; stdout: ProgressOutput }): number {

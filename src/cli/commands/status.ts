@@ -1,11 +1,12 @@
-import { openSqliteStore } from '../../sqlite/index.js';
+import { openCliStore } from '../cli-store.js';
 import { loadCliConfig } from '../config-file.js';
 import { ExitCode } from '../exit-codes.js';
 import { formatBytes, type ProgressOutput } from '../progress.js';
 
 /**
  * `multipop status`: per mailbox the last run, last success, last error and totals, read from the
- * store **read-only** — safe while a collector is running in another process.
+ * store (SQLite or PostgreSQL) **read-only** — safe while a collector is running in another
+ * process, or a fleet of them on the same database.
  */
 export async function statusCommand(options: {
   config: string;
@@ -13,7 +14,7 @@ export async function statusCommand(options: {
   out: ProgressOutput;
 }): Promise<number> {
   const config = loadCliConfig(options.config);
-  const store = await openSqliteStore({ path: config.store.path, readonly: true });
+  const store = await openCliStore(config.store, { readonly: true });
   try {
     const statuses = await store.ledger.listStatus();
     const owners = new Map<string, string>();

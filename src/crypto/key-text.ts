@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { SECRET_KEY_BYTES } from '../crypto/index.js';
 import { MultiPopError } from '../errors/index.js';
+import { SECRET_KEY_BYTES } from './secret-box.js';
 
 /** Marks key text that is a passphrase rather than a key: `passphrase:correct horse …`. */
 export const PASSPHRASE_PREFIX = 'passphrase:';
@@ -15,8 +15,8 @@ export const KEY_TEXT_FORMAT =
   'the base64 of 32 random bytes (44 characters, as `multipop keygen` prints), or `passphrase:` followed by a passphrase';
 
 /**
- * A new store key as text: the base64 of 32 random bytes. The one format that `openSqliteStore`'s
- * `key`, the CLI's `store.keyFile` and `MULTIPOP_KEY` all accept.
+ * A new store key as text: the base64 of 32 random bytes. The one format that the `key` of
+ * `openSqliteStore` and `openPostgresStore`, the CLI's `store.keyFile` and `MULTIPOP_KEY` all accept.
  *
  * @example
  * ```ts
