@@ -77,7 +77,7 @@ function storeOpenError(err: unknown, config: StoreConfig): unknown {
   const what = isMultiPopError(err) ? err.message : 'The store could not be opened';
   const cause = isMultiPopError(err) ? err.cause : err;
   const reason = cause === undefined ? '' : `: ${driverReason(cause)}`;
-  const message = scrubStoreSecrets(`${what}${reason} (${describeStore(config)})`, config);
+  const message = scrubStoreSecrets(`${what}${reason} (store: ${describeStore(config)})`, config);
   return new MultiPopError(
     'STORE_ERROR',
     message,

@@ -83,7 +83,7 @@ export function describeStore(store: StoreConfig): string {
   if (store.type === 'sqlite') return store.path;
   const url = new URL(store.url);
   const user = url.username ? `${url.username}@` : '';
-  return `${url.protocol}//${user}${url.host}${url.pathname} (schema ${store.schema})`;
+  return `${url.protocol}//${user}${url.host}${url.pathname}, schema ${store.schema}`;
 }
 
 /** The secrets of the connection string: its password, and any parameter named like one. */

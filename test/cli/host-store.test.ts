@@ -1,14 +1,19 @@
 /**
  * `multipop collect` against a store that a host fills through the API: the CLI never removes
  * users or entries, nor replaces settings, that it did not write — it refuses, naming them, and
- * changes nothing — and it reports what it did change.
+ * changes nothing — and it reports what it did change. The same rules on both stores: the
+ * SQLite file and a PostgreSQL schema (a real PostgreSQL private to this file).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseMailboxEntry, parseUserSettings } from '../../src/config/index.js';
+import type { MailboxDirectory } from '../../src/ports/index.js';
+import { openPostgresStore } from '../../src/postgres/index.js';
 import { openSqliteStore } from '../../src/sqlite/index.js';
+import { describeWithPostgres, type PostgresServer, startPostgres } from '../helpers/postgres.js';
+import { freshSchema } from '../postgres/postgres-helpers.js';
 import { cli } from '../support/run-cli.js';
 
 const key = Buffer.alloc(32, 9);
@@ -21,14 +26,50 @@ const entry = (id: string) => ({
   enabled: false,
 });
 
-describe('multipop collect and a store the host fills', () => {
+/** One kind of store: the config file's `store` section, and the host's own handle on it. */
+interface StoreUnderTest {
+  /** The `store` section for a fresh store in `work` (the key file is `./store.key`). */
+  section(work: string): object;
+  /** Opens the store of the last `section` as the host would, with the same key. */
+  open(): Promise<{ directory: MailboxDirectory; close(): Promise<void> }>;
+}
+
+describe('multipop collect and a SQLite store the host fills', () => {
+  let path = '';
+  hostStoreSuite({
+    section(work) {
+      path = join(work, 'state.sqlite');
+      return { path: './state.sqlite', keyFile: './store.key' };
+    },
+    open: () => openSqliteStore({ path, key }),
+  });
+});
+
+describeWithPostgres('multipop collect and a PostgreSQL store the host fills', () => {
+  let pg: PostgresServer;
+  let schema = '';
+  beforeAll(async () => {
+    pg = await startPostgres();
+  });
+  afterAll(() => pg?.stop());
+  hostStoreSuite({
+    section() {
+      schema = freshSchema();
+      return { type: 'postgres', url: pg.url, schema, keyFile: './store.key' };
+    },
+    // The same key file a host and the CLI share: the one key format, as bytes here.
+    open: () => openPostgresStore({ url: pg.url, schema, key, maxConnections: 2 }),
+  });
+});
+
+function hostStoreSuite(store: StoreUnderTest): void {
   let work: string;
-  let storePath: string;
+  let section: object;
   let configFile: string;
 
   beforeEach(async () => {
     work = await mkdtemp(join(tmpdir(), 'multipop-host-store-'));
-    storePath = join(work, 'state.sqlite');
+    section = store.section(work);
     configFile = join(work, 'multipop.json');
     await writeFile(join(work, 'store.key'), key.toString('base64'));
   });
@@ -39,13 +80,9 @@ describe('multipop collect and a store the host fills', () => {
   const writeConfig = (users: unknown[]) =>
     writeFile(
       configFile,
-      JSON.stringify({
-        store: { path: './state.sqlite', keyFile: './store.key' },
-        queue: { type: 'maildir', root: './mail' },
-        users,
-      }),
+      JSON.stringify({ store: section, queue: { type: 'maildir', root: './mail' }, users }),
     );
-  const hostStore = () => openSqliteStore({ path: storePath, key });
+  const hostStore = () => store.open();
   const usersInStore = async () => {
     const store = await hostStore();
     try {
@@ -115,4 +152,4 @@ describe('multipop collect and a store the host fills', () => {
     expect(forced.stdout).toContain('removed entry ann-host');
     expect(await usersInStore()).toEqual([['ann', ['ann-a']]]);
   });
-});
+}
