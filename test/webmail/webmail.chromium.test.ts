@@ -7,7 +7,8 @@
  *
  * The tests run in order and share the browser session of each user, like a person would:
  * add → grant → collect; errors, edit, disable, remove; a user without U2; revoke → grant again;
- * then each OAuth outcome in the user's words: a token the POP3 server refuses (turn POP on,
+ * then each OAuth outcome in the user's words: the provider's redirect opened by another user
+ * (refused there, still good for the user who started it), a token the POP3 server refuses (turn POP on,
  * no grant loop), the wrong account signing in (named, nothing saved), the provider refusing
  * the app's settings (ask the administrator).
  */
@@ -377,6 +378,46 @@ describeWithChromium('webmail example in headless Chromium', () => {
       expect(queue.messages).toHaveLength(2);
       expect(withoutTraceHeader(queue.messages[1]!.content).equals(MESSAGES[1]!)).toBe(true);
       expect(as.failedLogins).toBe(0);
+    });
+
+    it('the provider’s redirect opened in another user’s session is refused there, and still works for the user who started it', async () => {
+      const mailbox = 'ann.shared-link';
+      await addOAuthEntry(mailbox);
+      const entry = row(ann, mailbox);
+      const entryId = (await entry.getAttribute('data-entry-id'))!;
+      // Ann's browser does not follow the provider's redirects back to the webmail: she passes
+      // the link on. (Playwright cannot stop a redirect the browser follows, so the consent
+      // post and the provider's resume step are sent with the context's own cookies instead.)
+      const confirm = `${as.issuer}/interaction/**`;
+      let callback: string | undefined;
+      await ann.route(confirm, async (route) => {
+        if (route.request().method() !== 'POST') return route.continue();
+        const consented = await route.fetch({ maxRedirects: 0 });
+        const resume = new URL(consented.headers()['location']!, as.issuer).href;
+        const resumed = await ann.request.get(resume, { maxRedirects: 0 });
+        callback = new URL(resumed.headers()['location']!, as.issuer).href;
+        await route.fulfill({ status: 200, contentType: 'text/plain', body: 'link copied' });
+      });
+      await entry.getByRole('button', { name: /Grant permission/ }).click();
+      await ann.getByRole('heading', { name: 'Allow access?' }).waitFor();
+      await ann.getByRole('button', { name: 'Allow' }).click();
+      await expect.poll(() => callback).toMatch(/\/oauth\/callback\?.*code=/);
+      await ann.unroute(confirm);
+
+      const bob = await pageFor(BOB);
+      await bob.goto(callback!);
+      await bob.waitForURL(`${webmail.url}/mailboxes`);
+      expect(await notice(bob)).toBe(
+        'That permission request has expired or was already used. Please click "Grant permission" again.',
+      );
+      expect(await tokens.getTokens(entryId)).toBeUndefined();
+
+      // Bob's attempt did not use it up: in Ann's session the same link completes the grant.
+      await ann.goto(callback!);
+      await ann.waitForURL(`${webmail.url}/mailboxes`);
+      expect(await notice(ann)).toContain(`Permission granted: mail from ${mailbox}`);
+      expect(await tokens.getTokens(entryId)).toMatchObject({ refreshToken: expect.any(String) });
+      await removeEntry(mailbox);
     });
 
     it('a grant the POP3 server refuses even with a fresh token: told to turn POP on, not to grant again', async () => {
