@@ -1,18 +1,22 @@
 /**
- * Microsoft's Conditional Access (or a new consent policy) wants the user back at the sign-in
- * page: its token endpoint answers a refresh with `interaction_required`. Through the whole
- * fetcher — a Microsoft-profile entry granted at oidc-provider, collected from Dovecot (which
- * checks every token at the provider) — the host hears it once, however many cycles run, the
- * entry pauses with no token request at all until the user grants again, and then collects.
+ * What the whole fetcher does when the provider refuses a refresh — a Microsoft-profile entry
+ * granted at oidc-provider, collected from Dovecot (which checks every token at the provider):
  *
- * oidc-provider never answers a refresh with `interaction_required` by itself (no Conditional
- * Access there), so that one answer is injected at the test server's token endpoint, in the
- * shape Microsoft's identity platform documents (AADSTS code in `error_codes`, `suberror`);
- * the grant, the earlier and the later refreshes and every login are real.
+ * - Microsoft's Conditional Access (or a new consent policy) wants the user back at the
+ *   sign-in page and answers `interaction_required`: the host hears it once, however many
+ *   cycles run, the entry pauses with no token request at all until the user grants again,
+ *   and then collects. oidc-provider never answers a refresh with `interaction_required` by
+ *   itself (no Conditional Access there), so that one answer is injected at the test server's
+ *   token endpoint, in the shape Microsoft's identity platform documents (AADSTS code in
+ *   `error_codes`, `suberror`); the grant, the other refreshes and every login are real.
+ * - The app's client secret is wrong (rotated in the portal, not in the settings): oidc-provider
+ *   itself answers `invalid_client`. An administrator must act: one `mailbox:error` with that
+ *   advice, the grant kept, no "needs permission", and the entry retried only at the longest
+ *   back-off instead of every cycle.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { CollectorEvents } from '../../src/collect/events.js';
-import { parseMailboxEntry } from '../../src/config/index.js';
+import { parseMailboxEntry, parseServerSettings } from '../../src/config/index.js';
 import { MultiPopFetcher } from '../../src/fetcher/index.js';
 import { memoryLedger, memoryQueue } from '../../src/stores/index.js';
 import {
@@ -41,7 +45,7 @@ const MFA_REQUIRED = {
   suberror: 'basic_action',
 };
 
-describeWithDovecot('the fetcher when Microsoft answers a refresh with interaction_required', () => {
+describeWithDovecot('the fetcher when the provider refuses a refresh (Microsoft profile)', () => {
   let fx: OAuthFixture;
   let dovecot: DovecotServer;
   let fetcher: MultiPopFetcher;
@@ -49,6 +53,7 @@ describeWithDovecot('the fetcher when Microsoft answers a refresh with interacti
   const ledger = memoryLedger();
   const logger = capturingLogger();
   const needsPermission: CollectorEvents['mailbox:needs-permission'][] = [];
+  const failures: CollectorEvents['mailbox:error'][] = [];
   const user = { role: 'user', userId: USER } as const;
 
   async function grantThroughFetcher() {
@@ -114,6 +119,7 @@ describeWithDovecot('the fetcher when Microsoft answers a refresh with interacti
       connection: { tlsOptions: { ca: dovecot.caPem } },
     });
     fetcher.on('mailbox:needs-permission', (e) => needsPermission.push(e));
+    fetcher.on('mailbox:error', (e) => failures.push(e));
   });
   afterAll(async () => {
     await fetcher?.stop();
@@ -121,7 +127,7 @@ describeWithDovecot('the fetcher when Microsoft answers a refresh with interacti
     await fx?.stop();
   });
 
-  it('reported once, collection paused without token requests, resumed by a new grant', async () => {
+  it('interaction_required: reported once, collection paused without token requests, resumed by a new grant', async () => {
     await grantThroughFetcher();
     await dovecot.seed(ACCOUNT, [testMessage(1)]);
     // A real refresh first (Microsoft's profile sends scope; the provider rotates the token).
@@ -173,5 +179,52 @@ describeWithDovecot('the fetcher when Microsoft answers a refresh with interacti
     for (const secret of [stored!.accessToken, stored!.refreshToken!, fx.as.client.clientSecret]) {
       expect(text).not.toContain(secret);
     }
+  });
+
+  it('a wrong client secret (invalid_client from oidc-provider): advice for the administrator, grant kept, longest back-off', async () => {
+    const settings = await fx.directory.getSettings();
+    const app = settings.oauth.microsoft!;
+    await fx.directory.setSettings(
+      parseServerSettings({
+        ...settings,
+        oauth: { ...settings.oauth, microsoft: { ...app, clientSecret: 'rotated-in-the-portal-only' } },
+      }),
+    );
+    await expireAccessToken();
+    const granted = await fx.tokens.getTokens(ENTRY);
+    failures.length = 0;
+    needsPermission.length = 0;
+    const requests = fx.as.tokenRequests;
+
+    const before = Date.now();
+    const [refused] = await fetcher.collectNow({ mailboxId: ENTRY });
+    expect(refused?.error).toMatchObject({
+      code: 'OAUTH_APP_REJECTED',
+      context: { oauthError: 'invalid_client' },
+    });
+    expect(refused?.error?.message).toContain(
+      'An administrator must check the OAuth app in settings.oauth.microsoft',
+    );
+    expect(fx.as.tokenRequests).toBe(requests + 1);
+    expect(failures.map((e) => [e.error.code, e.consecutiveFailures])).toEqual([['OAUTH_APP_REJECTED', 1]]);
+    expect(needsPermission).toEqual([]);
+    expect(await fx.tokens.getTokens(ENTRY)).toEqual(granted);
+    // Retried at the longest delay (one hour by default, jittered over its upper half) from the
+    // first failure on, not after a minute.
+    const status = (await ledger.loadStatus(ENTRY))!;
+    expect(status.needsPermission).toBe(false);
+    expect(status.nextAttemptAt! - before).toBeGreaterThanOrEqual(30 * 60_000);
+    expect(status.nextAttemptAt! - Date.now()).toBeLessThanOrEqual(60 * 60_000);
+    const [waiting] = await fetcher.collectNow({ mailboxId: ENTRY });
+    expect(waiting?.skipped).toBe('backoff');
+    expect(fx.as.tokenRequests).toBe(requests + 1);
+
+    // The administrator puts the right secret in: the next forced collection works.
+    await fx.directory.setSettings(settings);
+    await dovecot.seed(ACCOUNT, [testMessage(3)]);
+    const [fixed] = await fetcher.collectNow({ mailboxId: ENTRY, force: true });
+    expect(fixed).toMatchObject({ ok: true, result: { collected: 1 } });
+    expect(needsPermission).toEqual([]);
+    expect(logger.text()).not.toContain(fx.as.client.clientSecret);
   });
 });
