@@ -1,7 +1,8 @@
 /**
  * The package as an integrator gets it: built, packed with `npm pack`, and installed into fresh
- * host projects (test/package/fixtures/hosts/) — a vitest ESM host, a Jest CommonJS host and a
- * plain `node` CommonJS script. Each loads the kit with no other test framework installed, runs
+ * host projects (test/package/fixtures/hosts/) — a vitest ESM host, a Jest CommonJS host, a
+ * `node:test` ESM host and a plain `node` CommonJS script — and a TypeScript host that type-checks
+ * against the installed declarations. Each loads the kit with no other test framework installed, runs
  * the LocalQueue contract on a sample queue of its own (and sees it fail on one that accepts a
  * key twice), and collects from the fake POP3 server into the SQLite store.
  *
@@ -31,7 +32,8 @@ beforeAll(async () => {
   // Build into a copy of the package (not ./dist, which the dual-build test rebuilds meanwhile).
   const pkg = join(work, 'package');
   await mkdir(pkg);
-  for (const file of ['package.json', 'README.md', 'LICENSE']) await cp(join(root, file), join(pkg, file));
+  for (const file of ['package.json', 'README.md', 'LICENSE', 'docs'])
+    await cp(join(root, file), join(pkg, file), { recursive: true });
   await run(join(rootModules, '.bin', 'tsup'), ['--out-dir', join(pkg, 'dist')], {
     cwd: root,
     maxBuffer: 16 * 1024 * 1024,
@@ -113,7 +115,12 @@ describe('host projects installing the packed package', () => {
     const { stdout } = await run('tar', ['-tzf', tarball]);
     const files = stdout.split('\n').filter(Boolean);
     expect(files).toEqual(
-      expect.arrayContaining(['package/LICENSE', 'package/README.md', 'package/dist/index.cjs']),
+      expect.arrayContaining([
+        'package/LICENSE',
+        'package/README.md',
+        'package/docs/getting-started.md',
+        'package/dist/index.cjs',
+      ]),
     );
     const dir = await host('node-cjs', []);
     const dist = join(dir, 'node_modules', 'multipop', 'dist');
@@ -169,6 +176,55 @@ describe('host projects installing the packed package', () => {
       'report.json',
     );
     expectContractResults(report);
+  });
+
+  it('a node:test ESM host (registerContract with node:test)', async () => {
+    const dir = await host('node-test-esm', []);
+    /** `ok`/`not ok` lines of node's TAP output for one file: [passed?, name, skipped?]. */
+    const results = async (file: string, expectFailure: boolean) => {
+      const args = ['--test', '--test-reporter=tap', file];
+      const { stdout } = await run(process.execPath, args, { cwd: dir }).then(
+        (done) => {
+          if (expectFailure) throw new Error(`${file} passed although the duplicating queue must fail`);
+          return done;
+        },
+        (err: { code?: number; stdout?: string }) => {
+          if (!expectFailure || err.code !== 1) throw err;
+          return { stdout: err.stdout ?? '' };
+        },
+      );
+      return [...stdout.matchAll(/^\s*(not ok|ok) \d+ - (.*?)(?: # SKIP.*)?$/gm)].map((m) => ({
+        ok: m[1] === 'ok',
+        name: m[2]!,
+      }));
+    };
+    const good = await results('good.contract.test.mjs', false);
+    expect(good.filter((r) => !r.ok)).toEqual([]);
+    expect(good.length).toBeGreaterThan(8);
+    const bad = await results('duplicating.contract.test.mjs', true);
+    expect(aboutSameKey(bad.filter((r) => !r.ok).map((r) => r.name)).length).toBeGreaterThanOrEqual(3);
+    const collect = await results('collect.test.mjs', false);
+    expect(collect).toEqual([{ ok: true, name: 'collects from the fake server into the SQLite store' }]);
+  });
+
+  it('a TypeScript host: strict .mts and .cts under node16, and bundler; node10 sees no subpath', {
+    timeout: 240_000,
+  }, async () => {
+    const dir = await host('typescript', ['typescript']);
+    await mkdir(join(dir, 'node_modules', '@types'));
+    await symlink(join(rootModules, '@types', 'node'), join(dir, 'node_modules', '@types', 'node'), 'dir');
+    const tsc = (project: string) =>
+      run(process.execPath, [join(dir, 'node_modules/typescript/bin/tsc'), '-p', project], { cwd: dir }).then(
+        () => '',
+        (err: { stdout?: string }) => err.stdout ?? String(err),
+      );
+    expect(await tsc('tsconfig.json')).toBe('');
+    expect(await tsc('tsconfig.bundler.json')).toBe('');
+    // Documented as unsupported (docs/getting-started.md): node10 ignores `exports`.
+    const node10 = await tsc('tsconfig.node10.json');
+    expect(node10).toMatch(/node10\.ts\(3,\d+\): error TS2307: Cannot find module 'multipop\/sqlite'/);
+    // …and nothing else: the main entry point resolves (its CommonJS declarations, via `types`).
+    expect(node10.match(/error TS/g), node10).toHaveLength(1);
   });
 
   it('a vitest ESM host through multipop/testing/vitest', async () => {
