@@ -12,7 +12,7 @@ import { type DovecotServer, describeWithDovecot, startDovecot } from '../helper
 import { freePort } from '../helpers/free-port.js';
 import { describeWithPostgres, type PostgresServer, startPostgres } from '../helpers/postgres.js';
 import { testMessage } from '../support/messages.js';
-import { cli } from '../support/run-cli.js';
+import { cli, startCli } from '../support/run-cli.js';
 
 /** The database password: trust authentication accepts it, and no output may show it. */
 const DB_PASSWORD = 'Pg-pw-8xQ2-never-shown';
@@ -165,6 +165,38 @@ describeWithPostgres('the multipop command on a PostgreSQL store', () => {
         (await run(['status', '--config', first.file, '--json'])).stdout,
       ) as StatusRow[];
       expect(after[0]).toMatchObject({ messages: 4, sessions: 3 });
+    });
+
+    it('collect --watch collects on the schedule from PostgreSQL and stops on SIGTERM', async () => {
+      // A third installation, on a schedule: it replaces the settings the CLI wrote before.
+      const watching = await writeConfig(
+        'watch',
+        { type: 'postgres', url, schema: 'mp', keyFile: '../one/store.key' },
+        { settings: { schedule: { mode: 'interval', minutes: 0.05 } } },
+      );
+      const fifth = testMessage(5);
+      await dovecot.seed('alice', [fifth]);
+      const running = startCli(['collect', '--config', watching.file, '--watch']);
+      try {
+        await running.waitForOutput(/^Collecting on schedule "interval"/m);
+        await running.waitForOutput(
+          /^ann\/ann-alice: 5 on the server, 1 to collect .*\n(?:.*\n)*?.*1\/1 messages/m,
+        );
+        // The next cycle finds the new message recorded in the database: nothing more to collect.
+        await running.waitForOutput(/^ann\/ann-alice: 5 on the server, 0 to collect/m);
+      } finally {
+        // Also when a wait above fails: the process must not outlive the test.
+        running.child.kill('SIGTERM');
+      }
+      const ended = await running.done;
+      outputs.push(ended.stdout, ended.stderr);
+      expect(ended.code, ended.stderr).toBe(0);
+      expect(ended.stdout).toContain('replaced the settings');
+      expect(await delivered(watching.dir)).toEqual([fifth]);
+      const rows = JSON.parse(
+        (await run(['status', '--config', first.file, '--json'])).stdout,
+      ) as StatusRow[];
+      expect(rows[0]).toMatchObject({ messages: 5, failures: 0 });
     });
 
     it('a wrong store key is refused at open, naming the store; nothing was collected', async () => {
