@@ -10,6 +10,7 @@ const dualEntry = {
   'testing/index': 'src/testing/index.ts',
   'postgres/index': 'src/postgres/index.ts',
   'bullmq/index': 'src/bullmq/index.ts',
+  'ports/index': 'src/ports/index.ts',
 };
 const esmEntry = { ...dualEntry, 'testing/vitest': 'src/testing/vitest.ts' };
 

@@ -14,6 +14,7 @@ export default defineConfig({
       { find: /^multipop\/pop3$/, replacement: src('pop3/index.ts') },
       { find: /^multipop\/postgres$/, replacement: src('postgres/index.ts') },
       { find: /^multipop\/bullmq$/, replacement: src('bullmq/index.ts') },
+      { find: /^multipop\/ports$/, replacement: src('ports/index.ts') },
       { find: /^multipop$/, replacement: src('index.ts') },
     ],
   },

@@ -26,6 +26,7 @@ export const API_ENTRY_POINTS: ReadonlyArray<{ module: string; source: string; r
   { module: 'multipop/sqlite', source: 'src/sqlite/index.ts', report: 'api/multipop-sqlite.api.md' },
   { module: 'multipop/postgres', source: 'src/postgres/index.ts', report: 'api/multipop-postgres.api.md' },
   { module: 'multipop/bullmq', source: 'src/bullmq/index.ts', report: 'api/multipop-bullmq.api.md' },
+  { module: 'multipop/ports', source: 'src/ports/index.ts', report: 'api/multipop-ports.api.md' },
   { module: 'multipop/testing', source: 'src/testing/index.ts', report: 'api/multipop-testing.api.md' },
   {
     module: 'multipop/testing/vitest',

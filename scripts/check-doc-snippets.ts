@@ -20,7 +20,7 @@
  *
  * - The package's own exports: a block that uses `MultiPopFetcher` or `memoryLedger` without
  *   importing them gets the import added (from `multipop`, else `multipop/sqlite`, else
- *   `multipop/pop3`, else `multipop/testing`, else `multipop/testing/vitest`), as a reader would. A block's own imports are used as written.
+ *   `multipop/pop3`, else `multipop/postgres`, else `multipop/ports`, else `multipop/testing`, else `multipop/testing/vitest`), as a reader would. A block's own imports are used as written.
  *
  * `<!-- @doc-skip -->` right before a fence leaves that block out (for deliberately partial
  * fragments); use it sparingly — a skipped block is a block nobody checks.
@@ -294,6 +294,7 @@ const ENTRY_POINTS: ReadonlyArray<[module: string, path: string]> = [
   ['multipop/pop3', 'src/pop3/index.ts'],
   ['multipop/postgres', 'src/postgres/index.ts'],
   ['multipop/bullmq', 'src/bullmq/index.ts'],
+  ['multipop/ports', 'src/ports/index.ts'],
   ['multipop/testing', 'src/testing/index.ts'],
   ['multipop/testing/vitest', 'src/testing/vitest.ts'],
 ];

@@ -3,10 +3,13 @@
  * exactly once, byte for byte.
  *
  * This entry point is the embedding API, listed name by name: the fetcher with its options,
- * events and results; the ports a host implements and their types; the stores multipop ships;
- * the SMTP/LMTP hand-off; the authentication providers and OAuth presets; config parsing;
- * errors and their codes; the logger type. The POP3 client has its own entry point,
- * `multipop/pop3`; everything else is internal. `api/` holds the report of this surface, and a
+ * events and results; the stores multipop ships (in memory, Maildir); the SMTP/LMTP hand-off;
+ * the authentication providers and OAuth presets; config parsing; errors and their codes; the
+ * logger type. The other entry points: `multipop/ports` (the port interfaces and every type
+ * they mention, for a host that writes its own directory, ledger, queue or token store),
+ * `multipop/pop3` (the POP3 client), `multipop/sqlite` and `multipop/postgres` (the durable
+ * stores), `multipop/testing` (the fake server, the contract suites, a fake clock).
+ * Everything else is internal. `api/` holds the report of each entry point's surface, and a
  * test fails when it changes without the report (`npm run api:report` regenerates it).
  *
  * @example
@@ -65,11 +68,9 @@ export {
   parseConfig,
   parseMailboxEntry,
   parseServerSettings,
-  parseUserSettings,
   type ServerSettings,
   type ServerSettingsInput,
   type UserSettings,
-  type UserSettingsInput,
 } from './config/index.js';
 // Errors and logging.
 export {
@@ -88,11 +89,9 @@ export {
   type ConcurrencyOptions,
   type EntryPatch,
   type EntryView,
-  type FetcherOAuthOptions,
   type FetcherOAuthService,
   type FetcherState,
   type FetcherStatistics,
-  type GrantCallback,
   type MailboxSummary,
   MultiPopFetcher,
   type MultiPopFetcherOptions,
@@ -101,28 +100,16 @@ export {
 } from './fetcher/index.js';
 export { type SmtpQueue, type SmtpQueueOptions, smtpQueue } from './handoff/smtp-queue.js';
 export type { Logger } from './log/index.js';
-// The ports a host implements.
+// The ports a host implements (most write their own LocalQueue, many their own
+// MailboxDirectory). `multipop/ports` has them too, with every type their methods mention and
+// the group commit: what a host that writes its own store needs beyond these names.
 export type {
   CollectionLedger,
-  EnqueueResult,
-  EntryLocation,
-  GrantStarter,
-  LedgerChange,
-  LedgerRecord,
-  LedgerRecordFields,
   LocalQueue,
   MailboxDirectory,
   MailboxStatus,
-  MessageMetadata,
-  MessageSource,
-  OAuthTokenSet,
-  PendingGrant,
-  QueuedMessage,
   TokenStore,
-  UserFlags,
 } from './ports/index.js';
-// The group commit a host's own queue may share (the shipped stores use it too).
-export { groupCommit, keyedGroupCommit } from './ports/index.js';
 // The stores multipop ships, and the hand-off to the host's MTA.
 export {
   type MaildirQueue,

@@ -20,7 +20,7 @@ import { createWriteStream } from 'node:fs';
 import { link, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { finished, pipeline } from 'node:stream/promises';
-import type { EnqueueResult, LocalQueue, QueuedMessage } from 'multipop';
+import type { EnqueueResult, LocalQueue, QueuedMessage } from 'multipop/ports';
 
 /** The envelope the host's mail system reads beside each message. */
 export interface SpoolEnvelope {

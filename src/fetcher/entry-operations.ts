@@ -36,9 +36,6 @@ export type EntryView = Omit<MailboxEntry, 'password'> & {
 /** A change to an entry: any fields of the entry; `id` may be given but not changed. */
 export type EntryPatch = Partial<MailboxEntryInput>;
 
-/** The provider's redirect back: the whole URL, its query string, or the parameters. */
-export type GrantCallback = OAuthCallbackInput;
-
 /** What {@link EntryOperations} needs from the fetcher. */
 export interface EntryOperationsDeps {
   directory: MailboxDirectory;
@@ -189,7 +186,7 @@ export class EntryOperations {
    * complete a user's grant, nor a user an administrator's); clears needs-permission and
    * back-off of the entry.
    */
-  async completeGrant(actor: Actor, callback: GrantCallback): Promise<CompleteGrantResult> {
+  async completeGrant(actor: Actor, callback: OAuthCallbackInput): Promise<CompleteGrantResult> {
     const service = this.#service();
     if (actor?.role === 'admin') {
       const granted = await service.completeGrant(callback, adminParty(actor));

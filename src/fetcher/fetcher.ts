@@ -1,3 +1,4 @@
+import type { OAuthCallbackInput } from '../auth/oauth/callback.js';
 import type { OAuthEvent } from '../auth/oauth/events.js';
 import type { BeginGrantResult, CompleteGrantResult } from '../auth/oauth/grant-flow.js';
 import { OAuthService } from '../auth/oauth/service.js';
@@ -11,13 +12,7 @@ import type { CollectionLedger, MailboxDirectory, MailboxStatus } from '../ports
 import { defaultAuthSelection } from './auth-selection.js';
 import { type BackoffPolicy, defaultBackoff } from './backoff.js';
 import { CollectionCycle, type CollectRequest, type MailboxSummary } from './cycle.js';
-import {
-  EntryOperations,
-  type EntryPatch,
-  type EntryView,
-  entryHost,
-  type GrantCallback,
-} from './entry-operations.js';
+import { EntryOperations, type EntryPatch, type EntryView, entryHost } from './entry-operations.js';
 import { MailboxStatusBook } from './mailbox-status-book.js';
 import {
   type FetcherOAuthService,
@@ -485,7 +480,7 @@ export class MultiPopFetcher {
    * ```
    * @throws MultiPopError `PERMISSION_DENIED`, `OAUTH_STATE_INVALID`, `OAUTH_ACCESS_DENIED`, `OAUTH_NOT_CONFIGURED`, …
    */
-  completeGrant(actor: Actor, callback: GrantCallback): Promise<CompleteGrantResult> {
+  completeGrant(actor: Actor, callback: OAuthCallbackInput): Promise<CompleteGrantResult> {
     return this.#entries.completeGrant(actor, callback);
   }
 

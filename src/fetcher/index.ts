@@ -4,7 +4,7 @@
  */
 export { type BackoffOptions, type BackoffPolicy, failureDelayMs } from './backoff.js';
 export type { ConcurrencyOptions } from './concurrency.js';
-export type { EntryPatch, EntryView, GrantCallback } from './entry-operations.js';
+export type { EntryPatch, EntryView } from './entry-operations.js';
 export {
   type CollectRequest,
   type FetcherState,
@@ -12,7 +12,7 @@ export {
   MultiPopFetcher,
   type SkipReason,
 } from './fetcher.js';
-export type { FetcherOAuthOptions, FetcherOAuthService, MultiPopFetcherOptions } from './options.js';
+export type { FetcherOAuthService, MultiPopFetcherOptions } from './options.js';
 export { type Actor, type DenialReason, denialReason, type PermissionLevel } from './permissions.js';
 export type { FetcherStatistics, StatisticsTotals } from './statistics.js';
 export type { Listener } from './typed-emitter.js';

@@ -29,13 +29,6 @@ export interface FetcherOAuthService {
   authProviderFor(entry: MailboxEntry): AuthProvider;
 }
 
-/**
- * Options to build the fetcher's own `OAuthService`: any of `OAuthServiceOptions`; what is
- * left out comes from the fetcher (`tokens`, `directory`, `now`, `logger`, its secret
- * registry). The service's events reach the fetcher; an `onEvent` given here runs as well.
- */
-export type FetcherOAuthOptions = Partial<OAuthServiceOptions>;
-
 /** Options of {@link MultiPopFetcher}. Only the three ports are required. */
 export interface MultiPopFetcherOptions {
   /**
@@ -78,9 +71,11 @@ export interface MultiPopFetcherOptions {
   tokens?: TokenStore;
   /**
    * OAuth for Gmail / Microsoft 365 entries and the "Grant permission" flow: a ready
-   * `OAuthService` (wire its `onEvent` to `fetcher.handleOAuthEvent`), or options from which
-   * the fetcher builds one over its own `tokens` and `directory` (events wired for you). Without
-   * it, OAuth entries fail with `OAUTH_NOT_CONFIGURED`.
+   * `OAuthService` (wire its `onEvent` to `fetcher.handleOAuthEvent`), or any of
+   * `OAuthServiceOptions` from which the fetcher builds one — what is left out comes from the
+   * fetcher (`tokens`, `directory`, `now`, `logger`, its secret registry), and the service's
+   * events reach the fetcher (an `onEvent` given here runs as well). Without it, OAuth entries
+   * fail with `OAUTH_NOT_CONFIGURED`.
    * @default undefined
    * @example
    * <!-- doc-context declare const onEvent: (event: OAuthEvent) => void; -->
@@ -89,7 +84,7 @@ export interface MultiPopFetcherOptions {
    * new MultiPopFetcher({ ...ports, oauth: new OAuthService({ tokens, directory, onEvent }) }); // your own
    * ```
    */
-  oauth?: FetcherOAuthService | FetcherOAuthOptions;
+  oauth?: FetcherOAuthService | Partial<OAuthServiceOptions>;
   /**
    * Chooses the {@link AuthProvider} of an entry, replacing the built-in choice (password,
    * APOP, or the OAuth service's provider).
@@ -223,7 +218,7 @@ const optionsSchema = z.strictObject({
   queue: port<LocalQueue>('LocalQueue', ['enqueue']),
   tokens: port<TokenStore>('TokenStore', ['getTokens', 'setTokens', 'deleteTokens']).optional(),
   oauth: z
-    .custom<FetcherOAuthService | FetcherOAuthOptions>((value) => {
+    .custom<FetcherOAuthService | Partial<OAuthServiceOptions>>((value) => {
       if (typeof value !== 'object' || value === null) return false;
       // Either a ready service (all three methods) or plain options (none of them).
       const methods = ['beginGrant', 'completeGrant', 'authProviderFor'].map((m) =>
@@ -283,7 +278,7 @@ export function parseFetcherOptions(options: unknown): MultiPopFetcherOptions {
 
 /** Whether `oauth` is a ready service (rather than options to build one). */
 export function isOAuthService(
-  oauth: FetcherOAuthService | FetcherOAuthOptions,
+  oauth: FetcherOAuthService | Partial<OAuthServiceOptions>,
 ): oauth is FetcherOAuthService {
   return typeof (oauth as FetcherOAuthService).authProviderFor === 'function';
 }

@@ -83,7 +83,15 @@ export interface CollectionLedger {
   listStatus(): Promise<MailboxStatus[]>;
 }
 
-/** A fresh status record with zero totals. */
+/**
+ * A fresh status record with zero totals: what a mailbox's status is before its first session.
+ *
+ * @example
+ * ```ts
+ * import { emptyMailboxStatus } from 'multipop/ports';
+ * await ledger.saveStatus({ ...emptyMailboxStatus('ann-work'), consecutiveFailures: 1 });
+ * ```
+ */
 export function emptyMailboxStatus(mailboxId: string): MailboxStatus {
   return {
     mailboxId,

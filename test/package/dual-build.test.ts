@@ -24,6 +24,7 @@ const DUAL_SUBPATHS = [
   'multipop/testing',
   'multipop/postgres',
   'multipop/bullmq',
+  'multipop/ports',
 ] as const;
 
 /** What a child process reports about one module. */
