@@ -16,7 +16,7 @@
  * @example
  * ```ts
  * import { open } from 'node:fs/promises';
- * import { groupCommit } from 'multipop';
+ * import { groupCommit } from 'multipop/ports';
  * const syncSpool = groupCommit(async () => {
  *   const dir = await open('/var/spool/mine', 'r');
  *   try { await dir.sync(); } finally { await dir.close(); }
