@@ -19,7 +19,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -57,6 +57,12 @@ export interface PostgresOptions {
   durable?: boolean;
   /** `max_connections`. @default 200 */
   maxConnections?: number;
+  /**
+   * Roles other than `postgres` must sign in over TCP with their password (scram-sha-256), as
+   * on a real server; `postgres` (the helper's own role) keeps trust. Off: every role is trusted.
+   * @default false
+   */
+  passwordAuth?: boolean;
 }
 
 /** A running private PostgreSQL. */
@@ -137,6 +143,14 @@ async function startIn(
   const sockets = join(dir, 'sockets');
   // cp -a keeps the owner (the postgres user) and the 0700 modes PostgreSQL insists on.
   execFileSync('cp', ['-a', template, data]);
+  if (options.passwordAuth) {
+    const hba = join(data, 'pg_hba.conf');
+    await writeFile(
+      hba,
+      'local all all trust\nhost all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n',
+    );
+    await handToPostgres(hba);
+  }
   await mkdir(sockets, { mode: 0o700 });
   await handToPostgres(dir, sockets);
   const port = await freePort();
