@@ -5,9 +5,10 @@ import { ExitCode } from '../exit-codes.js';
 import type { ProgressOutput } from '../progress.js';
 
 /**
- * `multipop keygen`: a new store key in the one key format (`store.keyFile`, `MULTIPOP_KEY` and
- * `openSqliteStore({ key })` and `openPostgresStore({ key })` all read it). Printed, or written to `--out` with mode 0600 — never
- * over an existing file: replacing a store's key makes its secrets unreadable.
+ * `multipop keygen`: a new store key in the one key format (`store.keyFile`, `MULTIPOP_KEY`,
+ * `openSqliteStore({ key })` and `openPostgresStore({ key })` all read it). Printed, or written
+ * to `--out` with mode 0600 — never over an existing file: replacing a store's key makes its
+ * secrets unreadable.
  */
 export function keygenCommand(options: { out?: string; stdout: ProgressOutput }): number {
   const key = generateStoreKey();
