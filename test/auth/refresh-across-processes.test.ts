@@ -101,7 +101,11 @@ function raceSuite(open: () => Promise<SharedStore>): void {
   });
 
   /** A fresh grant whose access token has just expired, and processes ready to refresh it. */
-  async function expiredGrantAndTwoProcesses(lease: boolean, count = 2): Promise<{ granted: OAuthTokenSet }> {
+  async function expiredGrantAndTwoProcesses(
+    lease: boolean,
+    count = 2,
+    leaseMs?: number,
+  ): Promise<{ granted: OAuthTokenSet }> {
     const { fx } = shared;
     await fx.grant(GMAIL_ENTRY, GMAIL_ACCOUNT);
     const granted = await fx.tokens.getTokens(GMAIL_ENTRY);
@@ -115,7 +119,14 @@ function raceSuite(open: () => Promise<SharedStore>): void {
     };
     children = Array.from(
       { length: count },
-      () => new RaceChild({ store: shared.args, mailboxId: GMAIL_ENTRY, gmail, lease }),
+      () =>
+        new RaceChild({
+          store: shared.args,
+          mailboxId: GMAIL_ENTRY,
+          gmail,
+          lease,
+          ...(leaseMs === undefined ? {} : { leaseMs }),
+        }),
     );
     await Promise.all(children.map((child) => child.next('ready')));
     return { granted };
@@ -166,6 +177,43 @@ function raceSuite(open: () => Promise<SharedStore>): void {
         expect(log).not.toContain(secret);
       }
     }
+  });
+
+  it('a process killed while holding the lease: the other takes over once the lease expires; the grant survives', {
+    timeout: TIMEOUT,
+  }, async () => {
+    const { fx } = shared;
+    const { granted } = await expiredGrantAndTwoProcesses(true, 2, 3_000);
+    const [dying, survivor] = children as [RaceChild, RaceChild];
+    const before = fx.as.tokenRequests;
+    const hold = fx.as.holdTokenRequests();
+    try {
+      // The first process takes the lease and sends its refresh; it dies before any answer,
+      // and its request never reaches the provider.
+      dying.go();
+      await hold.arrived(1);
+      dying.kill();
+      await dying.exited;
+      hold.drop(0);
+      // The other one finds the lease taken and waits until it expires (or, on a machine slow
+      // enough that it already has, takes it over at once), then refreshes.
+      survivor.go();
+      await hold.arrived(2);
+      await hold.releaseNext();
+    } finally {
+      hold.end();
+    }
+    const outcome = await survivor.outcome();
+
+    expect(fx.as.tokenRequests).toBe(before + 2);
+    expect(outcome.event).toBe('token');
+    const token = (outcome as { token: string }).token;
+    expect((await fx.as.introspect(token)).active).toBe(true);
+    const stored = await fx.tokens.getTokens(GMAIL_ENTRY);
+    expect(stored?.accessToken).toBe(token);
+    expect(stored?.refreshToken).not.toBe(granted.refreshToken);
+    const next = await fx.service.getAccessToken(GMAIL_ENTRY, { forceRefresh: true });
+    expect((await fx.as.introspect(next)).active).toBe(true);
   });
 
   it('the provider refuses a revoked grant’s refresh while a new grant is stored: the new one is kept and used', {

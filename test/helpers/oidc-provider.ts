@@ -69,6 +69,8 @@ export interface TokenRequestHold {
   releaseNext(): Promise<void>;
   /** Like `releaseNext`, for the request at `position` among those still held (0 = the oldest). */
   release(position: number): Promise<void>;
+  /** Drops the held request at `position` unanswered (its connection is closed). */
+  drop(position: number): void;
   /** Stops holding; requests still held go to the provider now. */
   end(): void;
 }
@@ -347,6 +349,12 @@ class RequestHold implements TokenRequestHold {
     });
     this.#forward(next.req, next.res);
     return sent;
+  }
+
+  drop(position: number): void {
+    const [dropped] = this.#held.splice(position, 1);
+    if (dropped === undefined) throw new Error(`no token request is held at ${position}`);
+    dropped.req.socket.destroy();
   }
 
   end(): void {

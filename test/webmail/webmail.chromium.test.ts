@@ -389,23 +389,27 @@ describeWithChromium('webmail example in headless Chromium', () => {
       // the link on. (Playwright cannot stop a redirect the browser follows, so the consent
       // post and the provider's resume step are sent with the context's own cookies instead.)
       const confirm = `${as.issuer}/interaction/**`;
-      let callback: string | undefined;
+      let copied: (url: string) => void = () => undefined;
+      const linkCopied = new Promise<string>((resolve) => {
+        copied = resolve;
+      });
       await ann.route(confirm, async (route) => {
         if (route.request().method() !== 'POST') return route.continue();
         const consented = await route.fetch({ maxRedirects: 0 });
         const resume = new URL(consented.headers()['location']!, as.issuer).href;
         const resumed = await ann.request.get(resume, { maxRedirects: 0 });
-        callback = new URL(resumed.headers()['location']!, as.issuer).href;
         await route.fulfill({ status: 200, contentType: 'text/plain', body: 'link copied' });
+        copied(new URL(resumed.headers()['location']!, as.issuer).href);
       });
       await entry.getByRole('button', { name: /Grant permission/ }).click();
       await ann.getByRole('heading', { name: 'Allow access?' }).waitFor();
       await ann.getByRole('button', { name: 'Allow' }).click();
-      await expect.poll(() => callback).toMatch(/\/oauth\/callback\?.*code=/);
+      const callback = await linkCopied;
+      expect(callback).toMatch(/\/oauth\/callback\?.*code=/);
       await ann.unroute(confirm);
 
       const bob = await pageFor(BOB);
-      await bob.goto(callback!);
+      await bob.goto(callback);
       await bob.waitForURL(`${webmail.url}/mailboxes`);
       expect(await notice(bob)).toBe(
         'That permission request has expired or was already used. Please click "Grant permission" again.',
@@ -413,7 +417,7 @@ describeWithChromium('webmail example in headless Chromium', () => {
       expect(await tokens.getTokens(entryId)).toBeUndefined();
 
       // Bob's attempt did not use it up: in Ann's session the same link completes the grant.
-      await ann.goto(callback!);
+      await ann.goto(callback);
       await ann.waitForURL(`${webmail.url}/mailboxes`);
       expect(await notice(ann)).toContain(`Permission granted: mail from ${mailbox}`);
       expect(await tokens.getTokens(entryId)).toMatchObject({ refreshToken: expect.any(String) });

@@ -29,6 +29,8 @@ export interface RaceChildArgs {
   /** The Gmail profile's endpoints at the test server. */
   gmail: { issuer: string; authorizationEndpoint: string; tokenEndpoint: string };
   lease: boolean;
+  /** The service's `refreshLeaseMs` (how long a dead process's lease blocks the others). */
+  leaseMs?: number;
 }
 
 const args = JSON.parse(process.argv[2] ?? '') as RaceChildArgs;
@@ -41,6 +43,7 @@ const store =
 const logger = capturingLogger();
 const service = new OAuthService({
   tokens: watchedLease(store.tokens, args.lease),
+  ...(args.leaseMs === undefined ? {} : { refreshLeaseMs: args.leaseMs }),
   directory: store.directory,
   logger,
   allowInsecureRequests: true,
