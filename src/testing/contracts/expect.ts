@@ -1,8 +1,8 @@
 /**
  * The few assertions the contract suites use, framework-free (built on `node:assert`), with
  * vitest's spelling so the suites read like ordinary tests. `toEqual` compares like vitest's:
- * recursively, ignoring properties whose value is undefined, with `expect.any(Type)` and
- * `expect.arrayContaining([...])` as placeholders.
+ * recursively (Maps by their entries, Sets by their items), ignoring properties whose value is
+ * undefined, with `expect.any(Type)` and `expect.arrayContaining([...])` as placeholders.
  */
 import { AssertionError } from 'node:assert';
 import { inspect, isDeepStrictEqual } from 'node:util';
@@ -29,6 +29,17 @@ function equal(actual: unknown, expected: unknown, partial: boolean): boolean {
   if (typeof actual !== 'object' || typeof expected !== 'object' || !actual || !expected) return false;
   if (ArrayBuffer.isView(actual) || ArrayBuffer.isView(expected) || actual instanceof Date)
     return isDeepStrictEqual(actual, expected);
+  // Maps and Sets have no own keys: compared as objects, any two would be equal.
+  if (actual instanceof Map || expected instanceof Map) {
+    if (!(actual instanceof Map && expected instanceof Map)) return false;
+    if (!partial && actual.size !== expected.size) return false;
+    return [...expected].every(([key, value]) => actual.has(key) && equal(actual.get(key), value, partial));
+  }
+  if (actual instanceof Set || expected instanceof Set) {
+    if (!(actual instanceof Set && expected instanceof Set)) return false;
+    if (!partial && actual.size !== expected.size) return false;
+    return [...expected].every((item) => [...actual].some((x) => equal(x, item, partial)));
+  }
   if (Array.isArray(actual) !== Array.isArray(expected)) return false;
   if (Array.isArray(actual)) {
     const list = expected as unknown[];
