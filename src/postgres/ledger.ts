@@ -1,11 +1,12 @@
 import { MultiPopError } from '../errors/index.js';
+import { type CollectionLedger, groupCommit, type LedgerChange, type MailboxStatus } from '../ports/index.js';
 import {
-  type CollectionLedger,
-  groupCommit,
-  type LedgerChange,
-  type LedgerRecord,
-  type MailboxStatus,
-} from '../ports/index.js';
+  type LedgerRow,
+  recordFromRow,
+  type StatusRow,
+  statusFromRow,
+  statusToRow,
+} from '../stores/ledger-rows.js';
 import { assertLedgerChanges } from '../stores/ledger-rules.js';
 import type { Db, Query } from './db.js';
 import { guarded } from './guard.js';
@@ -83,7 +84,7 @@ export function postgresLedger(db: Db, t: Tables): PostgresLedger {
 
   const saveStatus = (status: MailboxStatus, fence: Fence | undefined) =>
     guarded('saving a mailbox status', async () => {
-      const row = toStatusRow(status);
+      const row = Object.values(statusToRow(status, (value) => value));
       const fenceCheck = fence ? `WHERE EXISTS (${leaseHeld(t)})` : '';
       const result = await db.query(
         `INSERT INTO ${t.status} SELECT $1::text, $2::bigint, $3::bigint, $4::bigint, $5::text, $6::text,
@@ -119,19 +120,19 @@ export function postgresLedger(db: Db, t: Tables): PostgresLedger {
           `SELECT uidl, first_seen, collected, delete_pending, oversize_reported, size, fingerprint FROM ${t.ledger} WHERE mailbox_id = $1`,
           [mailboxId],
         );
-        return new Map(rows.map((row) => [row.uidl, toRecord(row)]));
+        return new Map(rows.map((row) => [row.uidl, recordFromRow(row)]));
       }),
     loadStatus: (mailboxId: string) =>
       guarded('reading a mailbox status', async () => {
         const { rows } = await db.query<StatusRow>(`SELECT * FROM ${t.status} WHERE mailbox_id = $1`, [
           mailboxId,
         ]);
-        return rows[0] ? toStatus(rows[0]) : undefined;
+        return rows[0] ? statusFromRow(rows[0]) : undefined;
       }),
     listStatus: () =>
       guarded('listing mailbox statuses', async () => {
         const { rows } = await db.query<StatusRow>(`SELECT * FROM ${t.status} ORDER BY mailbox_id`);
-        return rows.map(toStatus);
+        return rows.map(statusFromRow);
       }),
   };
 
@@ -242,81 +243,4 @@ async function runStage(query: Query, t: Tables, stage: Stage): Promise<void> {
       );
       return;
   }
-}
-
-interface LedgerRow {
-  uidl: string;
-  first_seen: string;
-  collected: boolean;
-  delete_pending: boolean;
-  oversize_reported: boolean;
-  size: string | null;
-  fingerprint: string | null;
-}
-
-interface StatusRow {
-  mailbox_id: string;
-  last_run_at: string | null;
-  last_success_at: string | null;
-  last_error_at: string | null;
-  last_error_code: string | null;
-  last_error_message: string | null;
-  consecutive_failures: number;
-  next_attempt_at: string | null;
-  needs_permission: boolean;
-  total_messages: string;
-  total_bytes: string;
-  total_sessions: string;
-}
-
-function toRecord(row: LedgerRow): LedgerRecord {
-  const record: LedgerRecord = {
-    uidl: row.uidl,
-    firstSeen: Number(row.first_seen),
-    collected: row.collected,
-    deletePending: row.delete_pending,
-    oversizeReported: row.oversize_reported,
-  };
-  if (row.size !== null) record.size = Number(row.size);
-  if (row.fingerprint !== null) record.fingerprint = row.fingerprint;
-  return record;
-}
-
-function toStatus(row: StatusRow): MailboxStatus {
-  const status: MailboxStatus = {
-    mailboxId: row.mailbox_id,
-    consecutiveFailures: row.consecutive_failures,
-    needsPermission: row.needs_permission,
-    totalMessages: Number(row.total_messages),
-    totalBytes: Number(row.total_bytes),
-    totalSessions: Number(row.total_sessions),
-  };
-  const optional = {
-    lastRunAt: row.last_run_at,
-    lastSuccessAt: row.last_success_at,
-    lastErrorAt: row.last_error_at,
-    nextAttemptAt: row.next_attempt_at,
-  } as const;
-  for (const [field, value] of Object.entries(optional))
-    if (value !== null) status[field as keyof typeof optional] = Number(value);
-  if (row.last_error_code !== null) status.lastErrorCode = row.last_error_code;
-  if (row.last_error_message !== null) status.lastErrorMessage = row.last_error_message;
-  return status;
-}
-
-function toStatusRow(status: MailboxStatus): unknown[] {
-  return [
-    status.mailboxId,
-    status.lastRunAt ?? null,
-    status.lastSuccessAt ?? null,
-    status.lastErrorAt ?? null,
-    status.lastErrorCode ?? null,
-    status.lastErrorMessage ?? null,
-    status.consecutiveFailures,
-    status.nextAttemptAt ?? null,
-    status.needsPermission,
-    status.totalMessages,
-    status.totalBytes,
-    status.totalSessions,
-  ];
 }

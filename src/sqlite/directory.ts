@@ -1,22 +1,10 @@
-import {
-  type MailboxEntry,
-  type ServerSettings,
-  serverSettingsSchema,
-  type UserSettings,
-} from '../config/index.js';
+import type { MailboxEntry } from '../config/index.js';
 import type { SecretBox } from '../crypto/index.js';
 import { MultiPopError } from '../errors/index.js';
-import type { MailboxDirectory, UserFlags } from '../ports/index.js';
-import { mapClientSecrets, sealingContext } from '../stores/sealed-fields.js';
+import type { MailboxDirectory } from '../ports/index.js';
+import { type EntryRow, sealedRows, type UserRow } from '../stores/sealed-rows.js';
 import type { SqliteDatabase } from './driver.js';
 import { guarded } from './guard.js';
-
-interface EntryRow {
-  id: string;
-  user_id: string;
-  json: string;
-  password: string | null;
-}
 
 /**
  * The {@link MailboxDirectory} over the store's `settings`, `users` and `entries` tables. Entry
@@ -24,13 +12,14 @@ interface EntryRow {
  * back in the order they were first added.
  */
 export function sqliteDirectory(db: SqliteDatabase, box: SecretBox): MailboxDirectory {
+  const rows = sealedRows(box);
   const statements = {
     getSettings: db.prepare<[], { json: string }>('SELECT json FROM settings WHERE id = 1'),
     setSettings: db.prepare<[string]>(
       'INSERT INTO settings (id, json) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET json = excluded.json',
     ),
-    listUsers: db.prepare<[], { id: string; flags: string }>('SELECT id, flags FROM users ORDER BY rowid'),
-    getUser: db.prepare<[string], { id: string; flags: string }>('SELECT id, flags FROM users WHERE id = ?'),
+    listUsers: db.prepare<[], UserRow>('SELECT id, flags FROM users ORDER BY rowid'),
+    getUser: db.prepare<[string], UserRow>('SELECT id, flags FROM users WHERE id = ?'),
     putUser: db.prepare<[string, string]>(
       'INSERT INTO users (id, flags) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET flags = excluded.flags',
     ),
@@ -48,16 +37,6 @@ export function sqliteDirectory(db: SqliteDatabase, box: SecretBox): MailboxDire
     removeEntry: db.prepare<[string]>('DELETE FROM entries WHERE id = ?'),
   };
 
-  const toEntry = (row: EntryRow): MailboxEntry => {
-    const entry = JSON.parse(row.json) as MailboxEntry;
-    if (row.password !== null) entry.password = box.open(row.password, passwordContext(row.id));
-    return entry;
-  };
-  const toUser = (row: { flags: string }, entries: MailboxEntry[]): UserSettings => ({
-    ...(JSON.parse(row.flags) as UserFlags),
-    entries,
-  });
-
   const putEntry = db.transaction((userId: string, entry: MailboxEntry) => {
     if (!statements.getUser.get(userId)) throw new MultiPopError('NOT_FOUND', 'No such user', { userId });
     const existing = statements.getEntry.get(entry.id);
@@ -71,13 +50,8 @@ export function sqliteDirectory(db: SqliteDatabase, box: SecretBox): MailboxDire
         },
       );
     }
-    const { password, ...plain } = entry;
-    statements.putEntry.run(
-      entry.id,
-      userId,
-      JSON.stringify(plain),
-      password === undefined ? null : box.seal(password, passwordContext(entry.id)),
-    );
+    const { json, password } = rows.entryColumns(entry);
+    statements.putEntry.run(entry.id, userId, json, password);
   });
   const removeUser = db.transaction((userId: string) => {
     statements.removeUserEntries.run(userId);
@@ -87,41 +61,32 @@ export function sqliteDirectory(db: SqliteDatabase, box: SecretBox): MailboxDire
   return {
     getSettings: () =>
       guarded('reading the settings', () => {
-        const row = statements.getSettings.get();
-        return row
-          ? mapClientSecrets(JSON.parse(row.json) as ServerSettings, (secret, at) => box.open(secret, at))
-          : serverSettingsSchema.parse({});
+        return rows.settingsFromJson(statements.getSettings.get()?.json);
       }),
     setSettings: (settings) =>
       guarded('saving the settings', () => {
-        const sealed = mapClientSecrets(structuredClone(settings), (secret, at) => box.seal(secret, at));
-        statements.setSettings.run(JSON.stringify(sealed));
+        statements.setSettings.run(rows.settingsToJson(settings));
       }),
     listUsers: () =>
       guarded('listing users', () => {
-        const entries = new Map<string, MailboxEntry[]>();
-        for (const row of statements.allEntries.all()) {
-          const list = entries.get(row.user_id) ?? [];
-          list.push(toEntry(row));
-          entries.set(row.user_id, list);
-        }
-        return statements.listUsers.all().map((row) => toUser(row, entries.get(row.id) ?? []));
+        return rows.usersWithEntries(statements.listUsers.all(), statements.allEntries.all());
       }),
     getUser: (userId) =>
       guarded('reading a user', () => {
         const row = statements.getUser.get(userId);
-        return row ? toUser(row, statements.userEntries.all(userId).map(toEntry)) : undefined;
+        return row
+          ? rows.userFromRow(row, statements.userEntries.all(userId).map(rows.entryFromRow))
+          : undefined;
       }),
     putUser: (user) =>
       guarded('saving a user', () => {
-        const { entries: _ignored, ...flags } = user as UserFlags & { entries?: unknown };
-        statements.putUser.run(flags.id, JSON.stringify(flags));
+        statements.putUser.run(user.id, rows.userFlagsJson(user));
       }),
     removeUser: (userId) => guarded('removing a user', () => removeUser.immediate(userId)),
     getEntry: (entryId) =>
       guarded('reading an entry', () => {
         const row = statements.getEntry.get(entryId);
-        return row ? { userId: row.user_id, entry: toEntry(row) } : undefined;
+        return row ? { userId: row.user_id, entry: rows.entryFromRow(row) } : undefined;
       }),
     putEntry: (userId, entry) => guarded('saving an entry', () => putEntry.immediate(userId, entry)),
     removeEntry: (entryId) =>
@@ -130,5 +95,3 @@ export function sqliteDirectory(db: SqliteDatabase, box: SecretBox): MailboxDire
       }),
   };
 }
-
-const passwordContext = sealingContext.entryPassword;

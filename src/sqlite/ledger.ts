@@ -1,33 +1,15 @@
-import type { CollectionLedger, LedgerChange, LedgerRecord, MailboxStatus } from '../ports/index.js';
+import type { CollectionLedger, LedgerChange, LedgerRecord } from '../ports/index.js';
+import {
+  type LedgerRow,
+  recordFromRow,
+  type StatusRow,
+  statusFromRow,
+  statusToRow,
+} from '../stores/ledger-rows.js';
 import { assertLedgerChanges } from '../stores/ledger-rules.js';
 import type { SqliteDatabase } from './driver.js';
 import { groupWriter } from './group-writer.js';
 import { guarded, guardedLater } from './guard.js';
-
-interface LedgerRow {
-  uidl: string;
-  first_seen: number;
-  collected: number;
-  delete_pending: number;
-  oversize_reported: number;
-  size: number | null;
-  fingerprint: string | null;
-}
-
-interface StatusRow {
-  mailbox_id: string;
-  last_run_at: number | null;
-  last_success_at: number | null;
-  last_error_at: number | null;
-  last_error_code: string | null;
-  last_error_message: string | null;
-  consecutive_failures: number;
-  next_attempt_at: number | null;
-  needs_permission: number;
-  total_messages: number;
-  total_bytes: number;
-  total_sessions: number;
-}
 
 /**
  * The {@link CollectionLedger} over the store's `ledger` and `mailbox_status` tables. Each `apply`
@@ -132,7 +114,7 @@ export function sqliteLedger(db: SqliteDatabase): CollectionLedger {
     load: (mailboxId) =>
       guarded('loading the ledger', () => {
         const records = new Map<string, LedgerRecord>();
-        for (const row of statements.load.all(mailboxId)) records.set(row.uidl, toRecord(row));
+        for (const row of statements.load.all(mailboxId)) records.set(row.uidl, recordFromRow(row));
         return records;
       }),
     apply: async (mailboxId, changes) => {
@@ -143,60 +125,15 @@ export function sqliteLedger(db: SqliteDatabase): CollectionLedger {
     loadStatus: (mailboxId) =>
       guarded('reading a mailbox status', () => {
         const row = statements.loadStatus.get(mailboxId);
-        return row ? toStatus(row) : undefined;
+        return row ? statusFromRow(row) : undefined;
       }),
     saveStatus: async (status) => {
-      const row = await guarded('saving a mailbox status', () => toStatusRow(status));
+      const row = await guarded('saving a mailbox status', () =>
+        statusToRow(status, (value) => (value ? 1 : 0)),
+      );
       await guardedLater('saving a mailbox status', write({ status: row }));
     },
-    listStatus: () => guarded('listing mailbox statuses', () => statements.listStatus.all().map(toStatus)),
-  };
-}
-
-function toRecord(row: LedgerRow): LedgerRecord {
-  const record: LedgerRecord = {
-    uidl: row.uidl,
-    firstSeen: row.first_seen,
-    collected: row.collected === 1,
-    deletePending: row.delete_pending === 1,
-    oversizeReported: row.oversize_reported === 1,
-  };
-  if (row.size !== null) record.size = row.size;
-  if (row.fingerprint !== null) record.fingerprint = row.fingerprint;
-  return record;
-}
-
-function toStatus(row: StatusRow): MailboxStatus {
-  const status: MailboxStatus = {
-    mailboxId: row.mailbox_id,
-    consecutiveFailures: row.consecutive_failures,
-    needsPermission: row.needs_permission === 1,
-    totalMessages: row.total_messages,
-    totalBytes: row.total_bytes,
-    totalSessions: row.total_sessions,
-  };
-  if (row.last_run_at !== null) status.lastRunAt = row.last_run_at;
-  if (row.last_success_at !== null) status.lastSuccessAt = row.last_success_at;
-  if (row.last_error_at !== null) status.lastErrorAt = row.last_error_at;
-  if (row.last_error_code !== null) status.lastErrorCode = row.last_error_code;
-  if (row.last_error_message !== null) status.lastErrorMessage = row.last_error_message;
-  if (row.next_attempt_at !== null) status.nextAttemptAt = row.next_attempt_at;
-  return status;
-}
-
-function toStatusRow(status: MailboxStatus): StatusRow {
-  return {
-    mailbox_id: status.mailboxId,
-    last_run_at: status.lastRunAt ?? null,
-    last_success_at: status.lastSuccessAt ?? null,
-    last_error_at: status.lastErrorAt ?? null,
-    last_error_code: status.lastErrorCode ?? null,
-    last_error_message: status.lastErrorMessage ?? null,
-    consecutive_failures: status.consecutiveFailures,
-    next_attempt_at: status.nextAttemptAt ?? null,
-    needs_permission: status.needsPermission ? 1 : 0,
-    total_messages: status.totalMessages,
-    total_bytes: status.totalBytes,
-    total_sessions: status.totalSessions,
+    listStatus: () =>
+      guarded('listing mailbox statuses', () => statements.listStatus.all().map(statusFromRow)),
   };
 }

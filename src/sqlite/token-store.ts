@@ -1,30 +1,9 @@
-import type { OAuthProviderName } from '../config/index.js';
 import type { SecretBox } from '../crypto/index.js';
-import type { OAuthTokenSet, PendingGrant, TokenStore } from '../ports/index.js';
-import { parseGrantStarter } from '../stores/grant-starter.js';
-import { hashGrantState as hashState, sealingContext } from '../stores/sealed-fields.js';
+import type { TokenStore } from '../ports/index.js';
+import { hashGrantState as hashState } from '../stores/sealed-fields.js';
+import { type GrantRow, sealedRows, type TokenRow } from '../stores/sealed-rows.js';
 import type { SqliteDatabase } from './driver.js';
 import { guarded } from './guard.js';
-
-interface TokenRow {
-  mailbox_id: string;
-  access_token: string;
-  refresh_token: string | null;
-  expires_at: number | null;
-  scope: string | null;
-  token_type: string | null;
-}
-
-interface GrantRow {
-  state_hash: string;
-  code_verifier: string;
-  user_id: string;
-  mailbox_id: string;
-  provider: string;
-  redirect_uri: string;
-  expires_at: number;
-  started_by: string | null;
-}
 
 interface LeaseRow {
   holder: string;
@@ -39,9 +18,10 @@ interface LeaseRow {
  * share the file. Expired grants are returned too (the caller checks).
  */
 export function sqliteTokenStore(db: SqliteDatabase, box: SecretBox): TokenStore {
+  const rows = sealedRows(box);
   const statements = {
     get: db.prepare<[string], TokenRow>('SELECT * FROM oauth_tokens WHERE mailbox_id = ?'),
-    set: db.prepare<[TokenRow]>(
+    set: db.prepare<[TokenRow & { mailbox_id: string }]>(
       `INSERT OR REPLACE INTO oauth_tokens (mailbox_id, access_token, refresh_token, expires_at, scope, token_type)
        VALUES (@mailbox_id, @access_token, @refresh_token, @expires_at, @scope, @token_type)`,
     ),
@@ -72,52 +52,21 @@ export function sqliteTokenStore(db: SqliteDatabase, box: SecretBox): TokenStore
   });
   // The refresh token is sealed with a random nonce: compare the opened value, inside the lock.
   const deleteIf = db.transaction((mailboxId: string, refreshToken: string) => {
-    const row = statements.get.get(mailboxId);
-    if (row?.refresh_token == null) return false;
-    if (box.open(row.refresh_token, tokenContext(mailboxId, 'refresh')) !== refreshToken) return false;
+    if (!rows.isRefreshToken(mailboxId, statements.get.get(mailboxId)?.refresh_token, refreshToken))
+      return false;
     statements.delete.run(mailboxId);
     return true;
-  });
-
-  const toGrant = (state: string, row: GrantRow): PendingGrant => ({
-    state,
-    codeVerifier: box.open(row.code_verifier, grantContext(row.state_hash)),
-    userId: row.user_id,
-    mailboxId: row.mailbox_id,
-    provider: row.provider as OAuthProviderName,
-    redirectUri: row.redirect_uri,
-    expiresAt: row.expires_at,
-    startedBy: parseGrantStarter(row.started_by, row.user_id),
   });
 
   return {
     getTokens: (mailboxId) =>
       guarded('reading OAuth tokens', () => {
         const row = statements.get.get(mailboxId);
-        if (!row) return undefined;
-        const tokens: OAuthTokenSet = {
-          accessToken: box.open(row.access_token, tokenContext(mailboxId, 'access')),
-        };
-        if (row.refresh_token !== null)
-          tokens.refreshToken = box.open(row.refresh_token, tokenContext(mailboxId, 'refresh'));
-        if (row.expires_at !== null) tokens.expiresAt = row.expires_at;
-        if (row.scope !== null) tokens.scope = row.scope;
-        if (row.token_type !== null) tokens.tokenType = row.token_type;
-        return tokens;
+        return row ? rows.tokensFromRow(mailboxId, row) : undefined;
       }),
     setTokens: (mailboxId, tokens) =>
       guarded('saving OAuth tokens', () => {
-        statements.set.run({
-          mailbox_id: mailboxId,
-          access_token: box.seal(tokens.accessToken, tokenContext(mailboxId, 'access')),
-          refresh_token:
-            tokens.refreshToken === undefined
-              ? null
-              : box.seal(tokens.refreshToken, tokenContext(mailboxId, 'refresh')),
-          expires_at: tokens.expiresAt ?? null,
-          scope: tokens.scope ?? null,
-          token_type: tokens.tokenType ?? null,
-        });
+        statements.set.run({ mailbox_id: mailboxId, ...rows.tokensToRow(mailboxId, tokens) });
       }),
     deleteTokens: (mailboxId) =>
       guarded('deleting OAuth tokens', () => {
@@ -127,27 +76,17 @@ export function sqliteTokenStore(db: SqliteDatabase, box: SecretBox): TokenStore
       guarded('deleting OAuth tokens', () => deleteIf.immediate(mailboxId, refreshToken)),
     putPendingGrant: (grant) =>
       guarded('saving a pending grant', () => {
-        const stateHash = hashState(grant.state);
-        statements.putGrant.run({
-          state_hash: stateHash,
-          code_verifier: box.seal(grant.codeVerifier, grantContext(stateHash)),
-          user_id: grant.userId,
-          mailbox_id: grant.mailboxId,
-          provider: grant.provider,
-          redirect_uri: grant.redirectUri,
-          expires_at: grant.expiresAt,
-          started_by: JSON.stringify(grant.startedBy),
-        });
+        statements.putGrant.run(rows.grantToRow(grant));
       }),
     findPendingGrant: (state) =>
       guarded('reading a pending grant', () => {
         const row = statements.findGrant.get(hashState(state));
-        return row ? toGrant(state, row) : undefined;
+        return row ? rows.grantFromRow(state, row) : undefined;
       }),
     takePendingGrant: (state) =>
       guarded('taking a pending grant', () => {
         const row = take.immediate(hashState(state));
-        return row ? toGrant(state, row) : undefined;
+        return row ? rows.grantFromRow(state, row) : undefined;
       }),
     purgeExpiredGrants: (now) =>
       guarded('purging expired pending grants', () => statements.purgeGrants.run(now).changes),
@@ -159,6 +98,3 @@ export function sqliteTokenStore(db: SqliteDatabase, box: SecretBox): TokenStore
       }),
   };
 }
-
-const tokenContext = sealingContext.token;
-const grantContext = sealingContext.grantVerifier;
