@@ -89,8 +89,13 @@ export function friendlyError(err: unknown): string {
   const base = FRIENDLY[err.code] ?? 'Something went wrong. Please try again later.';
   if (err.code === 'CONFIG_INVALID') return `${base}${fieldHint(err)}`;
   if (err.code === 'OAUTH_ACCOUNT_MISMATCH') return accountMismatch(err) ?? base;
+  if (err.code === 'OAUTH_STATE_INVALID' && err.context['reason'] === 'other-session') return OTHER_SESSION;
   return base;
 }
+
+/** The provider's redirect was opened by someone other than the person who started the grant. */
+const OTHER_SESSION =
+  'This permission link belongs to someone else’s "Grant permission", so nothing was saved. Only the person who clicked "Grant permission" can finish it, signed in to this webmail as themselves.';
 
 /** Names both accounts, so the user sees which one to pick at the provider next time. */
 function accountMismatch(err: MultiPopError): string | undefined {

@@ -88,6 +88,7 @@ describe('a grant lands only on the right entry', () => {
 
       expect(error.code).toBe('OAUTH_STATE_INVALID');
       expect(error.message).toMatch(/started by someone else/);
+      expect(error.context['reason']).toBe('other-session');
       expect(fx.as.tokenRequests).toBe(requests);
       expect(await fx.tokens.getTokens(GMAIL_ENTRY)).toBeUndefined();
       // Not used up by the refusal: the right session completes it.

@@ -151,6 +151,7 @@ describe('Grant permission against a real authorization server (oidc-provider)',
     const error = await failure(fx.service.completeGrant(callback, { userId: USER }));
 
     expect(error.code).toBe('OAUTH_STATE_INVALID');
+    expect(error.context['reason']).toBe('unknown');
     expect(fx.as.tokenRequests).toBe(requests);
     expect(await fx.tokens.getTokens(GMAIL_ENTRY)).toEqual(first);
   });
@@ -170,9 +171,9 @@ describe('Grant permission against a real authorization server (oidc-provider)',
     );
     const noState = new URL(callback);
     noState.searchParams.delete('state');
-    expect((await failure(fx.service.completeGrant(noState, { userId: USER }))).code).toBe(
-      'OAUTH_STATE_INVALID',
-    );
+    expect((await failure(fx.service.completeGrant(noState, { userId: USER }))).context).toMatchObject({
+      reason: 'malformed',
+    });
     expect(await fx.tokens.getTokens(GMAIL_ENTRY)).toBeUndefined();
 
     // The genuine callback still completes.
@@ -190,6 +191,7 @@ describe('Grant permission against a real authorization server (oidc-provider)',
       const error = await failure(fx.service.completeGrant(callback, { userId: USER }));
       expect(error.code).toBe('OAUTH_STATE_INVALID');
       expect(error.message).toMatch(/expired/);
+      expect(error.context['reason']).toBe('expired');
     } finally {
       fx.clock.now = started;
     }

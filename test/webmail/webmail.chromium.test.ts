@@ -412,7 +412,7 @@ describeWithChromium('webmail example in headless Chromium', () => {
       await bob.goto(callback);
       await bob.waitForURL(`${webmail.url}/mailboxes`);
       expect(await notice(bob)).toBe(
-        'That permission request has expired or was already used. Please click "Grant permission" again.',
+        'This permission link belongs to someone else’s "Grant permission", so nothing was saved. Only the person who clicked "Grant permission" can finish it, signed in to this webmail as themselves.',
       );
       expect(await tokens.getTokens(entryId)).toBeUndefined();
 

@@ -63,7 +63,7 @@ function toParams(input: OAuthCallbackInput): URLSearchParams {
 }
 
 function invalid(message: string): MultiPopError {
-  return new MultiPopError('OAUTH_STATE_INVALID', message);
+  return new MultiPopError('OAUTH_STATE_INVALID', message, { reason: 'malformed' });
 }
 
 function truncate(text: string): string {

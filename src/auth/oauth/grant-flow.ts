@@ -128,7 +128,7 @@ export async function completeGrant(
   const by = partyOf(completedBy);
   const parsed = parseCallback(callback);
   const found = await ctx.tokens.findPendingGrant(parsed.state);
-  if (!found) throw stateInvalid('The permission request is unknown or was already completed');
+  if (!found) throw stateInvalid('The permission request is unknown or was already completed', 'unknown');
   if (!sameParty(found.startedBy, by)) {
     ctx.log.warn(
       { mailboxId: found.mailboxId, startedBy: found.startedBy.role, completedBy: by.role },
@@ -136,21 +136,23 @@ export async function completeGrant(
     );
     throw stateInvalid(
       'The permission request was started by someone else: whoever clicked "Grant permission" must complete it',
+      'other-session',
       found.mailboxId,
     );
   }
   const grant = await ctx.tokens.takePendingGrant(parsed.state);
-  if (!grant) throw stateInvalid('The permission request is unknown or was already completed');
+  if (!grant) throw stateInvalid('The permission request is unknown or was already completed', 'unknown');
   ctx.secrets.add(grant.codeVerifier);
   try {
     if (ctx.now() > grant.expiresAt)
-      throw stateInvalid('The permission request expired; start again', grant.mailboxId);
+      throw stateInvalid('The permission request expired; start again', 'expired', grant.mailboxId);
     const { userId, mailboxId, provider } = grant;
     const context = { userId, mailboxId, provider };
     const location = await locateOAuthEntry(ctx, mailboxId, userId);
     if (location.provider !== provider) {
       throw stateInvalid(
         'The mailbox entry changed its OAuth provider since permission was requested',
+        'entry-changed',
         mailboxId,
       );
     }
@@ -324,7 +326,10 @@ async function purgeExpired(ctx: OAuthContext): Promise<void> {
 
 function partyOf(completer: GrantCompleter): GrantStarter {
   if (typeof completer !== 'object' || completer === null) {
-    throw stateInvalid('A grant can only be completed in a session: give the user or the administrator');
+    throw stateInvalid(
+      'A grant can only be completed in a session: give the user or the administrator',
+      'no-session',
+    );
   }
   return 'role' in completer ? completer : { role: 'user', userId: completer.userId };
 }
@@ -367,8 +372,19 @@ function loginHintOf(username: string): string | undefined {
   return /^[^@\s]+@[^@\s]+$/.test(address) ? address : undefined;
 }
 
-function stateInvalid(message: string, mailboxId?: string): MultiPopError {
-  return new MultiPopError('OAUTH_STATE_INVALID', message, mailboxId === undefined ? {} : { mailboxId });
+/**
+ * Why a callback's state was refused (`context.reason`), so a host can word it: `unknown` (never
+ * issued, or already used), `other-session` (started by another user or administrator),
+ * `expired`, `entry-changed` (the entry's provider changed meanwhile), `no-session`; a callback
+ * that cannot be read at all is `malformed` (see `parseCallback`).
+ */
+type StateRefusal = 'unknown' | 'other-session' | 'expired' | 'entry-changed' | 'no-session';
+
+function stateInvalid(message: string, reason: StateRefusal, mailboxId?: string): MultiPopError {
+  return new MultiPopError('OAUTH_STATE_INVALID', message, {
+    reason,
+    ...(mailboxId === undefined ? {} : { mailboxId }),
+  });
 }
 
 function truncate(text: string): string {

@@ -241,8 +241,9 @@ export class OAuthService {
    * ```ts
    * const { mailboxId } = await oauth.completeGrant(new URL(req.url, 'https://mail.example.com'), { userId: session.user });
    * ```
-   * @throws MultiPopError `OAUTH_STATE_INVALID` (unknown, reused, expired, started by someone
-   *   else), `OAUTH_ACCOUNT_MISMATCH` (another account consented; `context.signedInAs`),
+   * @throws MultiPopError `OAUTH_STATE_INVALID` (`context.reason`: `unknown` — never issued or
+   *   already used —, `other-session`, `expired`, `entry-changed`, `no-session`, `malformed`),
+   *   `OAUTH_ACCOUNT_MISMATCH` (another account consented; `context.signedInAs`),
    *   `OAUTH_ACCESS_DENIED`, `OAUTH_PROVIDER_ERROR`, `OAUTH_APP_REJECTED`, `OAUTH_TRANSIENT`,
    *   `NOT_FOUND`, `STORE_ERROR`
    */
