@@ -111,7 +111,7 @@ async function runFramework(dir: string, args: string[], reportFile: string): Pr
 }
 
 describe('host projects installing the packed package', () => {
-  it('the tarball ships the LICENSE, the builds and source maps that carry their sources', async () => {
+  it('the tarball ships the LICENSE, the docs, the builds and source maps that carry their sources; its demo runs', async () => {
     const { stdout } = await run('tar', ['-tzf', tarball]);
     const files = stdout.split('\n').filter(Boolean);
     expect(files).toEqual(
@@ -149,6 +149,15 @@ describe('host projects installing the packed package', () => {
     expect(version.stdout.trim()).toBe(
       JSON.parse(await readFile(join(root, 'package.json'), 'utf8')).version,
     );
+    // The quick start from the installed package (`npx multipop demo`, README).
+    const demo = await run(
+      process.execPath,
+      [join(dir, 'node_modules/multipop/dist/cli/main.js'), 'demo', '--messages', '3', '--large-mb', '1'],
+      { cwd: dir },
+    );
+    expect(demo.stdout).toMatch(/Collected 4 messages/);
+    expect(demo.stdout).toMatch(/Byte for byte identical to the source: 4\/4/);
+    expect((await readdir(join(dir, 'demo-maildir', 'new'))).length).toBe(4);
   });
 
   it('a plain node CommonJS script: contract passes the sample queue, fails the duplicating one; collects', async () => {
