@@ -86,6 +86,29 @@ describe('layers import only what docs/architecture.md allows', () => {
     expect(violations).toEqual([]);
   });
 
+  it('docs/architecture.md has a row per folder of src/, naming exactly what it may import', () => {
+    const doc = readFileSync(fileURLToPath(new URL('../../docs/architecture.md', import.meta.url)), 'utf8');
+    const documented: Record<string, string[]> = {};
+    for (const match of doc.matchAll(/^\| `src\/([a-z0-9-]+)` \|[^\n]*?\| ([^|\n]+) \| [a-z]+ \|$/gm)) {
+      const imports = match[2]!.trim();
+      documented[match[1]!] =
+        imports === '—'
+          ? []
+          : imports === 'anything'
+            ? ['*']
+            : imports.split(', ').map((name) => name.replace(/\s*\(.*\)$/, '').trim());
+    }
+    const rules = Object.fromEntries(
+      Object.entries(ALLOWED)
+        .filter(([layer]) => layer !== 'index')
+        .map(([layer, allowed]) => [layer, [...allowed].sort()]),
+    );
+    const rows = Object.fromEntries(
+      Object.entries(documented).map(([layer, allowed]) => [layer, allowed.sort()]),
+    );
+    expect(rows).toEqual(rules);
+  });
+
   it('only src/testing/vitest.ts imports vitest: the rest of the kit runs without a framework', () => {
     const importing = files
       .filter((file) => importsOf(file).some((specifier) => targetOf(file, specifier) === 'vitest'))
