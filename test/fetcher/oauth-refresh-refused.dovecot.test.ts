@@ -130,10 +130,20 @@ describeWithDovecot('the fetcher when the provider refuses a refresh (Microsoft 
   it('interaction_required: reported once, collection paused without token requests, resumed by a new grant', async () => {
     await grantThroughFetcher();
     await dovecot.seed(ACCOUNT, [testMessage(1)]);
-    // A real refresh first (Microsoft's profile sends scope; the provider rotates the token).
+    // A real refresh first (the provider rotates the token). Microsoft requires `scope` on a
+    // refresh: the provider saw the granted scopes in the request.
+    const granted = (await fx.tokens.getTokens(ENTRY))!;
+    const refreshScopes: unknown[] = [];
+    const onGrant = (ctx: { oidc: { params?: Record<string, unknown> } }) => {
+      if (ctx.oidc.params?.['grant_type'] === 'refresh_token') refreshScopes.push(ctx.oidc.params['scope']);
+    };
+    fx.as.provider.on('grant.success', onGrant);
     await expireAccessToken();
     const [first] = await fetcher.collectNow({ mailboxId: ENTRY, force: true });
+    fx.as.provider.off('grant.success', onGrant);
     expect(first).toMatchObject({ ok: true, result: { collected: 1 } });
+    expect(granted.scope).toContain('https://outlook.office.com/POP.AccessAsUser.All');
+    expect(refreshScopes).toEqual([granted.scope]);
 
     // Conditional Access changed: the next refresh is refused with interaction_required.
     await expireAccessToken();
