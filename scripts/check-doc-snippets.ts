@@ -288,7 +288,8 @@ interface PackageExport {
   isValue: boolean;
 }
 
-const ENTRY_POINTS: ReadonlyArray<[module: string, path: string]> = [
+/** The package's entry points (package.json `exports`, which a test compares) and their sources. */
+export const ENTRY_POINTS: ReadonlyArray<[module: string, path: string]> = [
   ['multipop', 'src/index.ts'],
   ['multipop/sqlite', 'src/sqlite/index.ts'],
   ['multipop/pop3', 'src/pop3/index.ts'],

@@ -12,19 +12,18 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import {
-  type Logger,
-  MultiPopFetcher,
-  memoryDirectory,
-  memoryLedger,
-  memoryTokenStore,
-  OAuthService,
-  parseConfig,
-  parseMailboxEntry,
-} from 'multipop';
+import { type Logger, MultiPopFetcher, OAuthService, parseConfig, parseMailboxEntry } from 'multipop';
 import { Pop3Client } from 'multipop/pop3';
 import { generateStoreKey } from 'multipop/sqlite';
-import { type FakePop3Server, fakeClock, memoryQueue, startFakePop3Server } from 'multipop/testing';
+import {
+  type FakePop3Server,
+  fakeClock,
+  memoryDirectory,
+  memoryLedger,
+  memoryQueue,
+  memoryTokenStore,
+  startFakePop3Server,
+} from 'multipop/testing';
 
 /** The mailboxes behind the docs' hosts: `ann` / `s3cret` (pop.gmx.net), `ann@example.com`. */
 export const DOC_PASSWORD = 's3cret';

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   checkAndRunDocs,
   checkDocSnippets,
+  ENTRY_POINTS,
   extractSnippets,
   formatReport,
   scanMarkdown,
@@ -98,6 +99,19 @@ describe('extractSnippets', () => {
       { file: 'y.md', line: 4 },
       { file: 'y.md', line: 7 },
     ]);
+  });
+});
+
+describe('the entry points the check knows', () => {
+  it('are the package.json exports', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const manifest = JSON.parse(await readFile('package.json', 'utf8')) as {
+      exports: Record<string, unknown>;
+    };
+    const subpaths = Object.keys(manifest.exports)
+      .filter((path) => path !== './package.json')
+      .map((path) => (path === '.' ? 'multipop' : `multipop/${path.slice(2)}`));
+    expect(ENTRY_POINTS.map(([module]) => module).sort()).toEqual(subpaths.sort());
   });
 });
 
