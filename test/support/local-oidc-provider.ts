@@ -147,6 +147,8 @@ export async function startLocalOidcProvider(options: LocalOidcProviderOptions):
       AccessToken: options.accessTokenTtlSeconds,
       AuthorizationCode: 60,
       Grant: options.grantTtlSeconds,
+      // Set, so that oidc-provider does not print its "default ttl.IdToken" notice.
+      IdToken: 3600,
       Interaction: 600,
       RefreshToken: options.grantTtlSeconds,
       Session: 3600,
