@@ -1,29 +1,13 @@
 import { createServer, type Server } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isMultiPopError, type MultiPopError } from '../../src/errors/index.js';
 import type { Pop3Client } from '../../src/pop3/client.js';
 import { Pop3State } from '../../src/pop3/state.js';
-import {
-  type FakePop3Fault,
-  type FakePop3Options,
-  type FakePop3Server,
-  startFakePop3Server,
-} from '../../src/testing/fake-pop3/index.js';
+import type { FakePop3Fault, FakePop3Server } from '../../src/testing/fake-pop3/index.js';
+import { fakeServerPerTest } from '../support/fake-server-per-test.js';
 import { connectTo, expectCode, readAll, TRICKY_MESSAGES } from './support/fake.js';
 
-let server: FakePop3Server | undefined;
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
-
-async function start(options: Partial<FakePop3Options> = {}): Promise<FakePop3Server> {
-  server = await startFakePop3Server({
-    users: [{ name: 'ann', password: 'pw', messages: TRICKY_MESSAGES }],
-    ...options,
-  });
-  return server;
-}
+const start = fakeServerPerTest({ users: [{ name: 'ann', password: 'pw', messages: TRICKY_MESSAGES }] });
 
 /** The protocol steps of a full session, in the order {@link fullSession} performs them. */
 const STEPS = [
@@ -171,7 +155,6 @@ describe('Pop3Client under faults', () => {
         expect(client.bytesReceived).toBeLessThan(1024 * 1024);
       }
       await srv.close();
-      server = undefined;
     }
   });
 
@@ -285,7 +268,6 @@ describe('Pop3Client under faults', () => {
     const srv = await start();
     const port = srv.port;
     await srv.close();
-    server = undefined;
     await expectCode(connectTo({ ...srv, port } as FakePop3Server), 'CONNECT_FAILED');
 
     const silent: Server = createServer(() => {});

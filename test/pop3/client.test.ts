@@ -1,26 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Pop3State } from '../../src/pop3/state.js';
-import {
-  type FakePop3Options,
-  type FakePop3Server,
-  startFakePop3Server,
-} from '../../src/testing/fake-pop3/index.js';
+import type { FakePop3Options } from '../../src/testing/fake-pop3/index.js';
+import { fakeServerPerTest } from '../support/fake-server-per-test.js';
 import { expectedUnstuffed } from './support/dot-stuffing.js';
 import { captureLogger, connectTo, expectCode, isPending, readAll, TRICKY_MESSAGES } from './support/fake.js';
 
-let server: FakePop3Server | undefined;
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
+const start = fakeServerPerTest({
+  users: [{ name: 'ann', password: 'pa55word', messages: TRICKY_MESSAGES, accessToken: 'tok-ann-123' }],
 });
-
-async function start(options: Partial<FakePop3Options> = {}): Promise<FakePop3Server> {
-  server = await startFakePop3Server({
-    users: [{ name: 'ann', password: 'pa55word', messages: TRICKY_MESSAGES, accessToken: 'tok-ann-123' }],
-    ...options,
-  });
-  return server;
-}
 
 describe('Pop3Client against the fake server', () => {
   it('reads greeting and capabilities, lists and retrieves every message byte for byte', async () => {
@@ -241,7 +228,6 @@ describe('Pop3Client against the fake server', () => {
           Buffer.from('user=ann\u0001auth=Bearer expired-token-xyz').toString('base64'),
         );
         await srv.close();
-        server = undefined;
       }
     });
 
@@ -301,7 +287,6 @@ describe('Pop3Client against the fake server', () => {
         window: 1,
         maxInFlight: 1,
       });
-      await server?.close();
       expect(await retrieveAll({ capabilities: { pipelining: true } }, false)).toEqual({
         window: 1,
         maxInFlight: 1,

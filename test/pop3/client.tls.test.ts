@@ -1,11 +1,11 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   createTestCertificate,
   type FakePop3Options,
   type FakePop3Server,
-  startFakePop3Server,
   type TestCertificate,
 } from '../../src/testing/fake-pop3/index.js';
+import { fakeServerPerTest } from '../support/fake-server-per-test.js';
 import { connectTo, expectCode, readAll, TRICKY_MESSAGES } from './support/fake.js';
 
 let cert: TestCertificate;
@@ -19,20 +19,11 @@ beforeAll(async () => {
   ]);
 });
 
-let server: FakePop3Server | undefined;
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
+const startServer = fakeServerPerTest({
+  users: [{ name: 'ann', password: 'pw', messages: TRICKY_MESSAGES }],
 });
-
-async function start(options: Partial<FakePop3Options> = {}): Promise<FakePop3Server> {
-  server = await startFakePop3Server({
-    users: [{ name: 'ann', password: 'pw', messages: TRICKY_MESSAGES }],
-    tls: cert,
-    ...options,
-  });
-  return server;
-}
+// The certificate exists only once beforeAll has run.
+const start = (options: Partial<FakePop3Options> = {}) => startServer({ tls: cert, ...options });
 
 const CREDENTIAL_VERBS = ['USER', 'PASS', 'APOP', 'AUTH'];
 const sentCredentials = (srv: FakePop3Server) => srv.commands.some((c) => CREDENTIAL_VERBS.includes(c.verb));
