@@ -78,18 +78,33 @@ export class MailboxOwnership {
   guardQueue(queue: LocalQueue): LocalQueue {
     return {
       ...(queue.has ? { has: (key: string) => queue.has!(key) } : {}),
+      // Checked twice: before the hand-off begins (for any queue), and by the queue right before
+      // its point of no return (`beforeCommit`, for the queues that call it: Maildir, memory), so
+      // a pause in the middle of the hand-off cannot deliver a second copy either.
       enqueue: async (message) => {
         await this.verify();
-        return queue.enqueue(message);
+        const outer = message.beforeCommit;
+        return queue.enqueue({
+          ...message,
+          beforeCommit: async () => {
+            await outer?.();
+            await this.verify();
+          },
+        });
       },
     };
   }
 
-  /** A POP3 connect function whose clients verify the lease before each DELE and the QUIT. */
+  /**
+   * A POP3 connect function whose clients verify the lease before each DELE and the QUIT. The
+   * connection is bound to {@link signal} only: losing the lease ends it at once, while the
+   * session's own stop signal (a graceful shutdown) lets the message in flight finish.
+   */
   guardConnect(
     connect: (options: Pop3ConnectOptions) => Promise<Pop3ClientApi> = (o) => Pop3Client.connect(o),
   ): (options: Pop3ConnectOptions) => Promise<Pop3ClientApi> {
-    return async (options) => guardedClient(await connect(options), () => this.verify());
+    return async (options) =>
+      guardedClient(await connect({ ...options, signal: this.signal }), () => this.verify());
   }
 
   /** Stops the heartbeat and gives the lease up (a lost lease is left alone). */

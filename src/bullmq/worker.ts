@@ -165,7 +165,8 @@ export class MultiPopWorker {
    */
   async stop(): Promise<void> {
     this.#stopping.abort(new MultiPopError('ABORTED', 'The worker is stopping'));
-    await this.#worker?.close();
+    // Jobs whose lock this worker lost (it was paused) make BullMQ complain at close; they run elsewhere.
+    await this.#worker?.close().catch((err: unknown) => this.#log.warn({ err }, 'closing the BullMQ worker'));
     this.#worker = undefined;
     await this.#redis?.quit().catch(() => undefined);
     this.#redis = undefined;
@@ -295,7 +296,8 @@ export class MultiPopWorker {
     log: Log,
   ): Promise<CollectJobResult> {
     const code = summary.error?.code;
-    if (summary.skipped === 'stopping' || code === 'ABORTED') return delay(job, token, Date.now());
+    // Stopping: the session ended after the message in flight; the rest is for another worker.
+    if (this.#stopping.signal.aborted || code === 'ABORTED') return delay(job, token, Date.now());
     // Another worker owns the mailbox now (BullMQ gave it the job); nothing more to do here.
     if (code === 'LEASE_LOST') return { mailboxId: summary.mailboxId, summary };
     if (summary.skipped === 'backoff' || summary.error) {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { multipopConfigSchema } from '../config/schemas.js';
 import { parseWith } from '../config/validate.js';
 import { MultiPopError } from '../errors/index.js';
+import { jobsConfigSchema } from './jobs-config.js';
 import { resolveStorePaths, storeConfigSchema } from './store-config.js';
 
 /** The CLI's default concurrency (the library's own default is `{ global: 8, perHost: 2 }`). */
@@ -63,6 +64,8 @@ export const cliConfigSchema = z.strictObject({
     .default(CLI_CONCURRENCY),
   /** Seconds per network step. */
   timeoutSeconds: z.number().positive().max(3600).optional(),
+  /** Collection as jobs on BullMQ (`multipop worker` / `multipop scheduler`); see jobs-config.ts. */
+  jobs: jobsConfigSchema.optional(),
   settings: multipopConfigSchema.shape.settings,
   users: multipopConfigSchema.shape.users,
 });

@@ -17,8 +17,18 @@ const commands = {
   grant: () => import('./commands/grant.js'),
   keygen: () => import('./commands/keygen.js'),
   resolveIdentity: () => import('./commands/resolve-identity.js'),
+  scheduler: () => import('./commands/scheduler.js'),
   status: () => import('./commands/status.js'),
+  worker: () => import('./commands/worker.js'),
 };
+
+/** Resolves at the first SIGINT or SIGTERM (a long-running command then stops gracefully). */
+function stopSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+}
 
 function positiveNumber(value: string): number {
   const n = Number(value);
@@ -75,11 +85,32 @@ export function buildProgram(run: (code: Promise<number> | number) => void): Com
       false,
     )
     .action((o: { config: string; watch: boolean; json: boolean; forceSync: boolean }) => {
-      const stopSignal = new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
-      run(commands.collect().then(({ collectCommand }) => collectCommand({ ...o, out, stopSignal })));
+      const stop = stopSignal();
+      run(commands.collect().then(({ collectCommand }) => collectCommand({ ...o, out, stopSignal: stop })));
+    });
+
+  program
+    .command('worker')
+    .description('run a worker of a fleet: collection jobs from BullMQ, state in PostgreSQL (until SIGTERM)')
+    .requiredOption('-c, --config <file>', 'configuration file with store (postgres) and jobs (bullmq)')
+    .action((o: { config: string }) => {
+      const stop = stopSignal();
+      run(commands.worker().then(({ workerCommand }) => workerCommand({ ...o, out, stopSignal: stop })));
+    });
+
+  program
+    .command('scheduler')
+    .description("run a fleet's scheduler: the schedule and the directory as BullMQ jobs (until SIGTERM)")
+    .requiredOption('-c, --config <file>', 'configuration file with store (postgres) and jobs (bullmq)')
+    .option('--now', 'enqueue every enabled mailbox at start', false)
+    .option('--force-sync', 'let the config file replace directory data the CLI did not write', false)
+    .action((o: { config: string; now: boolean; forceSync: boolean }) => {
+      const stop = stopSignal();
+      run(
+        commands
+          .scheduler()
+          .then(({ schedulerCommand }) => schedulerCommand({ ...o, out, stopSignal: stop })),
+      );
     });
 
   program

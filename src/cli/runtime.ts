@@ -84,7 +84,8 @@ export async function openRuntime(
   }
 }
 
-async function buildQueue(config: CliConfig): Promise<MaildirQueue | SmtpQueue> {
+/** The local queue the config file names (Maildir, or LMTP/SMTP hand-off). */
+export async function buildQueue(config: CliConfig): Promise<MaildirQueue | SmtpQueue> {
   const queue = config.queue;
   if (queue.type === 'maildir') return maildirQueue({ root: queue.root, single: queue.single });
   // Loaded only for this queue type: nodemailer is not needed to deliver into a Maildir.
@@ -97,7 +98,8 @@ async function buildQueue(config: CliConfig): Promise<MaildirQueue | SmtpQueue> 
   });
 }
 
-function connectionTuning(config: CliConfig): ConnectionTuning {
+/** Connection tuning from the config file (CA file, timeouts). */
+export function connectionTuning(config: CliConfig): ConnectionTuning {
   const ms = config.timeoutSeconds === undefined ? undefined : config.timeoutSeconds * 1000;
   return {
     ...(config.caFile ? { tlsOptions: { ca: readFileSync(config.caFile) } } : {}),

@@ -40,6 +40,15 @@ export interface QueuedMessage {
    * same key twice must accept it once (this closes the last duplicate window after a crash).
    */
   idempotencyKey: string;
+  /**
+   * Set by a collector of a fleet (`multipop/bullmq`): the queue calls it right before its point
+   * of no return — the moment the message becomes delivered (the Maildir queue: just before the
+   * rename into `new/`) — and, when it rejects, does not deliver the message and rejects the
+   * enqueue. It verifies that the worker still owns the mailbox, so a worker that paused in the
+   * middle of a hand-off and lost the mailbox to another worker cannot deliver a second copy.
+   * `maildirQueue` and `memoryQueue` call it; a host queue should call it just before it commits.
+   */
+  beforeCommit?: () => Promise<void>;
   /** Reads Message-ID, From, Subject, Date and Return-Path from the header block (only when called; no MIME parser). */
   metadata(): Promise<MessageMetadata>;
 }

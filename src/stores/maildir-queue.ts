@@ -188,6 +188,15 @@ export function maildirQueue(options: MaildirQueueOptions): MaildirQueue {
     }
     const newDir = join(folder, 'new');
     try {
+      // The caller's last word before the message is delivered (a fleet worker's lease check). A
+      // refusal leaves the pending marker: one whose message never reached new/ counts as none,
+      // and it may already name another worker's delivery of the same key.
+      await message.beforeCommit?.();
+    } catch (err) {
+      await rm(staged, { force: true }).catch(() => undefined);
+      throw err;
+    }
+    try {
       await rename(staged, join(newDir, `${name},S=${written.value}`));
     } catch (err) {
       await rm(staged, { force: true }).catch(() => undefined);

@@ -97,6 +97,7 @@ export function memoryQueue(options: MemoryQueueOptions = {}): MemoryQueue {
         if (metadata) stored.metadata = copyMetadata(metadata);
       }
       await options.beforeAccept?.(copyStored(stored));
+      await message.beforeCommit?.();
     } catch (err) {
       message.content.destroy();
       if (isMultiPopError(err, 'QUEUE_REJECTED')) throw err;
