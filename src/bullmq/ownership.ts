@@ -1,4 +1,4 @@
-import { isMultiPopError, type MultiPopError } from '../errors/index.js';
+import { isMultiPopError, MultiPopError } from '../errors/index.js';
 import type { Log } from '../log/index.js';
 import type { Pop3ClientApi, Pop3ConnectOptions } from '../pop3/api.js';
 import { Pop3Client } from '../pop3/client.js';
@@ -29,6 +29,7 @@ export class MailboxOwnership {
   readonly #controller = new AbortController();
   readonly #heartbeat: ReturnType<typeof setInterval>;
   readonly #renewSlot: () => Promise<unknown>;
+  readonly #freshMs: number;
   #checking: Promise<void> | undefined;
   #lost: MultiPopError | undefined;
 
@@ -37,6 +38,8 @@ export class MailboxOwnership {
     options: { renewEveryMs: number; log: Log; renewSlot?: () => Promise<unknown> },
   ) {
     this.#lease = lease;
+    // A quarter of the lease time (the heartbeat comes every third of it).
+    this.#freshMs = (options.renewEveryMs * 3) / 4;
     this.#log = options.log;
     this.#renewSlot = options.renewSlot ?? (() => Promise.resolve());
     this.#heartbeat = setInterval(() => void this.#beat(), options.renewEveryMs);
@@ -61,7 +64,7 @@ export class MailboxOwnership {
    */
   verify(): Promise<void> {
     if (this.#lost) return Promise.reject(this.#lost);
-    this.#checking ??= this.#lease.renew().then(
+    this.#checking ??= this.#freshCheck().then(
       () => {
         this.#checking = undefined;
       },
@@ -72,6 +75,25 @@ export class MailboxOwnership {
       },
     );
     return this.#checking;
+  }
+
+  /**
+   * A renewal counts only when its answer arrived soon after it was sent. The database extends
+   * the lease at some instant between the two, so a quick answer means the lease still runs for
+   * nearly its whole time when the caller acts. A slow one may be an answer that waited in the
+   * socket while this process was paused (SIGSTOP, a long GC) — the lease may have run out and
+   * been taken since — so it is asked again.
+   */
+  async #freshCheck(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const sent = performance.now();
+      await this.#lease.renew();
+      if (performance.now() - sent <= this.#freshMs) return;
+      if (attempt >= 5)
+        throw new MultiPopError('STORE_ERROR', 'The mailbox lease could not be confirmed in time', {
+          leaseToken: this.#lease.token,
+        });
+    }
   }
 
   /** The local queue, with the lease verified before each hand-off. */

@@ -45,6 +45,13 @@ export class Db {
       return client.query(text, params);
     };
     let broken = false;
+    // A connection cut while checked out (pg_terminate_backend, a failover) makes node-postgres
+    // emit 'error' on the client; unheard, that event would end the process. The statement in
+    // flight fails on its own; the client is not handed back.
+    const onError = () => {
+      broken = true;
+    };
+    client.on('error', onError);
     try {
       await query('BEGIN');
       const result = await work(query);
@@ -59,6 +66,7 @@ export class Db {
       }
       throw err;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }

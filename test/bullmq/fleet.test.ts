@@ -21,15 +21,19 @@ import { describeWithRedis, type RedisServer, startRedis } from '../helpers/redi
 import { bundleExample } from '../support/bundle-example.js';
 import { type FleetProcess, startFleetProcess } from '../support/fleet-process.js';
 
-const MAILBOXES = Number(process.env['FLEET_MAILBOXES'] ?? 2000);
+const MAILBOXES = Number(process.env['FLEET_MAILBOXES'] ?? 1000);
 const WORKERS = 4;
 const PER_MAILBOX = 3;
-/** Every few seconds a random worker is SIGKILLed and started again. */
-const KILL_EVERY_MS = 3_000;
+/**
+ * Every few seconds a random worker is SIGKILLed and started again. Each of the three that are
+ * killed in turn then lives about 3 × KILL_EVERY_MS, longer than a lease, so the fleet still gets
+ * work done between kills (the mailboxes of a killed worker wait out its lease).
+ */
+const KILL_EVERY_MS = 4_000;
 /** The fake server's autologout, shorter than the lease (docs/scale-out.md, "Sizing the times"). */
-const AUTOLOGOUT_MS = 5_000;
-const LEASE_SECONDS = 12;
-const LOCK_SECONDS = 4;
+const AUTOLOGOUT_MS = 4_000;
+const LEASE_SECONDS = 8;
+const LOCK_SECONDS = 3;
 
 const original = (user: number, n: number) =>
   Buffer.from(
@@ -44,6 +48,21 @@ async function until(condition: () => boolean | Promise<boolean>, what: string, 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** The file names and trace headers of every copy of a message (to diagnose a duplicate). */
+async function copiesOf(root: string, id: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const recipient of await readdir(root)) {
+    if (!recipient.startsWith('user')) continue;
+    for (const file of await readdir(join(root, recipient, 'new'))) {
+      const bytes = await readFile(join(root, recipient, 'new', file));
+      const at = bytes.indexOf('Message-ID: <');
+      if (bytes.subarray(at).toString().startsWith(`Message-ID: ${id}`))
+        found.push(`${file}\n${bytes.subarray(0, at).toString()}`);
+    }
+  }
+  return found;
 }
 
 describeWithPostgres('fleet under faults (real PostgreSQL)', () => {
@@ -118,10 +137,17 @@ describeWithPostgres('fleet under faults (real PostgreSQL)', () => {
       const scheduler = startFleetProcess(bundle, ['scheduler', '--config', config, '--now']);
       await scheduler.line(/enqueued (\d+) mailboxes/);
       const workers: Array<{ process: FleetProcess; id: string }> = [];
-      const startWorker = async (slot: number) => {
+      // Started again if it dies while starting (a cut database connection), as a supervisor would.
+      let crashedAtStart = 0;
+      const startWorker = async (slot: number): Promise<void> => {
         const process = startFleetProcess(bundle, ['worker', '--config', config]);
-        const [, id] = (await process.line(/worker (\S+) taking jobs/))!;
-        workers[slot] = { process, id: id! };
+        try {
+          const [, id] = (await process.line(/worker (\S+) taking jobs/))!;
+          workers[slot] = { process, id: id! };
+        } catch (err) {
+          if (++crashedAtStart > 5) throw err;
+          await startWorker(slot);
+        }
       };
       await Promise.all(Array.from({ length: WORKERS }, (_, i) => startWorker(i)));
 
@@ -218,6 +244,8 @@ describeWithPostgres('fleet under faults (real PostgreSQL)', () => {
         }
       }
       const counts = [...seen.values()];
+      for (const [id, n] of seen)
+        if (n > 1) console.log(`duplicate ${id}: ${n} copies`, await copiesOf(root, id));
       const report = {
         mailboxes: MAILBOXES,
         messages: total,
@@ -228,6 +256,7 @@ describeWithPostgres('fleet under faults (real PostgreSQL)', () => {
         leftOnServer: remaining(),
         overlappingLogins: pop3.overlappingLogins(),
         ...faults,
+        crashedAtStart,
         seconds: Math.round((Date.now() - started) / 1000),
       };
       console.log(`fleet: ${JSON.stringify(report)}`);
