@@ -49,6 +49,10 @@
  *   <!-- @doc-no-run: needs a registered Gmail OAuth app -->
  *   ```
  *
+ * A block's `collectNow()` calls are watched too: a mailbox that fails fails the block, unless the
+ * block announces the failure it shows, `<!-- @doc-expect-errors: AUTH_FAILED -->` (and then it
+ * must happen).
+ *
  *   npm run check:docs                                  # all docs and all examples
  *   npm run check:docs -- docs/oauth.md src/pop3/limits.ts   # some files
  */
@@ -74,6 +78,11 @@ export interface DocSnippet {
    * provider or the host's infrastructure. Empty when the marker gives no reason (a problem).
    */
   noRun?: string;
+  /**
+   * Error codes the block's collections are meant to end with (`<!-- @doc-expect-errors: AUTH_FAILED -->`):
+   * a run fails on any other failed mailbox, and when one of these does not happen.
+   */
+  expectErrors?: string[];
 }
 
 /** A type error, mapped back to the Markdown file and line. */
@@ -115,6 +124,7 @@ const FENCE = /^(\s*)(`{3,}|~{3,})\s*([\w-]*)(.*)$/;
 const CONTEXT_OPEN = /^\s*<!--\s*@?doc-context\b(.*)$/;
 const SKIP = /^\s*<!--\s*@doc-skip\s*-->\s*$/;
 const NO_RUN = /^\s*<!--\s*@doc-no-run\b:?(.*?)-->\s*$/;
+const EXPECT_ERRORS = /^\s*<!--\s*@doc-expect-errors\b:?(.*?)-->\s*$/;
 const SHELL = new Set(['sh', 'bash', 'shell']);
 
 /** A `@doc-context` or `@doc-skip` marker that no fence follows (a mistake: it does nothing). */
@@ -138,6 +148,7 @@ export function scanMarkdown(
   const snippets: DocSnippet[] = [];
   const shell: DocSnippet[] = [];
   let pendingNoRun: string | undefined;
+  let pendingErrors: string[] | undefined;
   const orphans: OrphanMarker[] = [];
   let pendingContext = '';
   let pendingSkip = false;
@@ -162,6 +173,12 @@ export function scanMarkdown(
       pendingSkip = true;
       continue;
     }
+    const errors = EXPECT_ERRORS.exec(line);
+    if (errors) {
+      if (!pendingContext && !pendingSkip && pendingNoRun === undefined && !pendingErrors) markerLine = i + 1;
+      pendingErrors = (errors[1] ?? '').split(/[\s,]+/).filter(Boolean);
+      continue;
+    }
     const noRun = NO_RUN.exec(line);
     if (noRun) {
       if (!pendingContext && !pendingSkip && pendingNoRun === undefined) markerLine = i + 1;
@@ -172,10 +189,12 @@ export function scanMarkdown(
     if (!fence) {
       // Context and skip markers belong to the very next fence; blank lines may sit between.
       if (line.trim() !== '') {
-        if (pendingContext || pendingSkip || pendingNoRun !== undefined) orphans.push({ file, line: markerLine });
+        if (pendingContext || pendingSkip || pendingNoRun !== undefined || pendingErrors)
+          orphans.push({ file, line: markerLine });
         pendingContext = '';
         pendingSkip = false;
         pendingNoRun = undefined;
+        pendingErrors = undefined;
       }
       continue;
     }
@@ -194,6 +213,7 @@ export function scanMarkdown(
       context: pendingContext,
       skipped: pendingSkip,
       ...(pendingNoRun === undefined ? {} : { noRun: pendingNoRun }),
+      ...(pendingErrors ? { expectErrors: pendingErrors } : {}),
     };
     if (language === 'ts' || language === 'typescript') snippets.push(found);
     else if (SHELL.has(language)) shell.push(found);
@@ -201,9 +221,11 @@ export function scanMarkdown(
     pendingContext = '';
     pendingSkip = false;
     pendingNoRun = undefined;
+    pendingErrors = undefined;
     i = j;
   }
-  if (pendingContext || pendingSkip || pendingNoRun !== undefined) orphans.push({ file, line: markerLine });
+  if (pendingContext || pendingSkip || pendingNoRun !== undefined || pendingErrors)
+    orphans.push({ file, line: markerLine });
   return { snippets, shell, orphans };
 }
 
@@ -492,6 +514,7 @@ export function checkDocSnippets(files?: readonly string[], sources?: readonly s
         // The type-checked module itself: `declare`s vanish when it runs, imports stay.
         text: inRunDirectory(text),
         ...(snippet.noRun === undefined ? {} : { noRun: snippet.noRun }),
+        expectErrors: snippet.expectErrors ?? [],
         uses: [...names(snippet.code).used],
         standIns: declaredNames(snippet.context),
       });
@@ -505,6 +528,7 @@ export function checkDocSnippets(files?: readonly string[], sources?: readonly s
       kind: 'sh',
       text: `${block.code}\n`,
       ...(block.noRun === undefined ? {} : { noRun: block.noRun }),
+      expectErrors: [],
       uses: [],
       standIns: [],
     });

@@ -25,6 +25,8 @@ export interface RunnableBlock {
   uses: readonly string[];
   /** Names its `@doc-context` declares: stand-ins unless the world has them. */
   standIns: readonly string[];
+  /** Error codes its collections are meant to end with (`@doc-expect-errors`). */
+  expectErrors: readonly string[];
 }
 
 export interface RunProblem {
@@ -104,7 +106,8 @@ function runOne(
   timeoutMs: number,
 ): Promise<string | undefined> {
   return new Promise((done) => {
-    const args = [block.kind, path, dir, certDir, block.uses.join(','), block.standIns.join(',')];
+    const lists = [block.uses, block.standIns, block.expectErrors].map((list) => list.join(','));
+    const args = [block.kind, path, dir, certDir, ...lists];
     const proc = spawn(process.execPath, ['--import', tsx, child, ...args], { cwd: root, env });
     let output = '';
     proc.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));

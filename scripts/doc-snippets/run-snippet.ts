@@ -4,24 +4,30 @@
  * is a fresh temporary one, and then the snippet's module is imported — a TypeScript block — or
  * its text is run by bash — a shell block, whose `npx multipop` is this checkout's command.
  *
- *   run-snippet.ts <ts|sh> <file> <run dir> <cert dir> <names used, comma-separated> <stand-ins>
+ *   run-snippet.ts <ts|sh> <file> <run dir> <cert dir> <names used> <stand-ins> <expected error codes>
  *
- * The snippet passes when it settles without an error, an unhandled rejection or a connection
- * that would have left the machine; the process then exits, whatever timers the snippet left
- * (a started fetcher's schedule, say).
+ * (the lists comma-separated).
+ *
+ * The snippet passes when it settles without an error, an unhandled rejection, a connection that
+ * would have left the machine, or a `collectNow()` whose mailbox failed with a code the block
+ * does not announce (`@doc-expect-errors`) — a doc whose collection quietly fails does not run
+ * as written; the process then exits, whatever timers the snippet left (a started fetcher's
+ * schedule, say).
  */
 import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { MultiPopFetcher } from 'multipop';
 import { installDocNetwork, refusedConnections } from './network.js';
 import { buildWorld, DOC_PASSWORD, prepareDirectory, standIn, startDocServer } from './world.js';
 
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const [kind, file, runDir, certDir, usesList = '', standInList = ''] = process.argv.slice(2);
+const [kind, file, runDir, certDir, usesList = '', standInList = '', errorList = ''] = process.argv.slice(2);
 if (!kind || !file || !runDir || !certDir) throw new Error('usage: run-snippet.ts <ts|sh> <file> <run dir> <cert dir>');
 
 const problems: string[] = [];
+const failedCollections: Array<{ mailboxId: string; code: string; message: string }> = [];
 process.on('unhandledRejection', (reason) => problems.push(`unhandled rejection: ${String(reason)}`));
 process.on('uncaughtException', (error) => problems.push(`uncaught exception: ${String(error)}`));
 
@@ -39,6 +45,15 @@ try {
 }
 // Late failures of what the snippet started (a rejection one tick later) count too.
 await new Promise((done) => setTimeout(done, 20));
+const expected = new Set(errorList.split(',').filter(Boolean));
+const unexpected = failedCollections.filter((f) => !expected.has(f.code));
+if (unexpected.length > 0) {
+  const list = unexpected.map((f) => `${f.mailboxId}: ${f.code} (${f.message})`).join('; ');
+  problems.push(`a collection failed: ${list} (announce an intended failure with @doc-expect-errors)`);
+}
+for (const code of expected) {
+  if (!failedCollections.some((f) => f.code === code)) problems.push(`no collection failed with ${code}, as @doc-expect-errors says`);
+}
 if (refusedConnections.length > 0) {
   problems.push(`tried to reach ${refusedConnections.join(', ')}: not on this machine (mark the block @doc-no-run)`);
 }
@@ -46,6 +61,15 @@ for (const problem of problems) process.stderr.write(`${problem}\n`);
 process.exit(problems.length > 0 ? 1 : code);
 
 async function runModule(): Promise<void> {
+  // The fetcher class the snippet imports is this one (one module graph): every collectNow()
+  // it makes is watched for failed mailboxes.
+  const collectNow = MultiPopFetcher.prototype.collectNow;
+  MultiPopFetcher.prototype.collectNow = async function (this: MultiPopFetcher, ...args) {
+    const summaries = await collectNow.apply(this, args);
+    for (const s of summaries)
+      if (s.error) failedCollections.push({ mailboxId: s.mailboxId, code: s.error.code, message: s.error.message });
+    return summaries;
+  };
   const uses = new Set(usesList.split(',').filter(Boolean));
   const world = await buildWorld(server, uses);
   const global = globalThis as Record<string, unknown>;

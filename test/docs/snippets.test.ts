@@ -177,7 +177,7 @@ describe('documentation snippets', () => {
     });
   });
 
-  it('report blocks that fail when run, reach beyond the machine, or skip running without a reason', {
+  it('report blocks that fail when run, reach beyond the machine, collect with unannounced failures, or skip running without a reason', {
     timeout: 300_000,
   }, async () => {
     const file = await docFile([
@@ -202,6 +202,14 @@ describe('documentation snippets', () => {
       '```sh', // 19
       'npx multipop grant ann@example.com ann-gmail --config multipop.json', // 20
       '```', // 21
+      '```ts', // 22
+      "await directory.putEntry('ann@example.com', parseMailboxEntry({ id: 'ann-gmx', server: 'pop.gmx.net:995', username: 'ann', password: 'wrong' }));", // 23
+      'await fetcher.collectNow();', // 24
+      '```', // 25
+      '<!-- @doc-expect-errors: AUTH_FAILED -->', // 26
+      '```ts', // 27
+      'await fetcher.collectNow();', // 28
+      '```', // 29
     ]);
     const report = await checkAndRunDocs([file], []);
     expect(report.problems.map((p) => [p.line, p.message.split('\n')[0]])).toEqual([
@@ -210,11 +218,16 @@ describe('documentation snippets', () => {
       [10, '@doc-no-run needs a reason: `<!-- @doc-no-run: why -->`'],
       [13, 'running the block failed (exit 2):'],
       [16, 'running the block failed (exit 127):'],
+      [23, 'running the block failed (exit 1):'],
+      [28, 'running the block failed (exit 1):'],
     ]);
     const byLine = new Map(report.problems.map((p) => [p.line, p.message]));
     expect(byLine.get(2)).toMatch(/failed on purpose/);
     expect(byLine.get(6)).toMatch(/tried to reach pop\.gmail\.com:995/);
     expect(byLine.get(16)).toMatch(/does not run npm/);
+    // A collection that quietly fails is a failed block; an announced failure must happen.
+    expect(byLine.get(23)).toMatch(/a collection failed: ann-gmx: AUTH_FAILED/);
+    expect(byLine.get(28)).toMatch(/no collection failed with AUTH_FAILED/);
     expect(report.notRun).toEqual([{ file, line: 20, reason: 'a real provider' }]);
     expect(report.ran).toBe(0);
   });
