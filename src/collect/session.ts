@@ -2,7 +2,7 @@ import { parseServer } from '../config/index.js';
 import { isMultiPopError, MultiPopError, toMultiPopError } from '../errors/index.js';
 import type { Pop3ClientApi, Pop3ConnectOptions } from '../pop3/api.js';
 import { Pop3Client } from '../pop3/client.js';
-import type { LedgerChange, LedgerRecord } from '../ports/index.js';
+import { groupCommit, type LedgerChange, type LedgerRecord } from '../ports/index.js';
 import type { CollectorEventSink, CollectorEvents, EventMailbox } from './events.js';
 import { idempotencyKey } from './idempotency.js';
 import { identifyAndPlan } from './identify.js';
@@ -17,6 +17,13 @@ import { traceHeader } from './trace-header.js';
 
 /** How many RETR commands the session keeps in flight ahead of the message being stored. */
 const RETR_WINDOW = 16;
+/**
+ * How many messages of one session may wait for their queue acceptance (its syncs) at once. The
+ * bodies still stream one after another (POP3 answers in order); what overlaps is each queue's
+ * durable step, so a queue that shares syncs between concurrent enqueues (group commit) pays
+ * them once per batch, and the ledger commits the batch in one write.
+ */
+const ENQUEUE_WINDOW = 16;
 
 /**
  * Collects one remote mailbox once: connect → authenticate → UIDL + LIST → identify (TOP n 0
@@ -213,7 +220,11 @@ interface CollectOutcome {
 
 /**
  * Streams each planned message into the queue, keeping up to {@link RETR_WINDOW} RETRs in
- * flight (the client pipelines them when the server allows).
+ * flight (the client pipelines them when the server allows) and up to {@link ENQUEUE_WINDOW}
+ * messages waiting for their queue acceptance. Accepted messages are recorded in batches — one
+ * ledger write for all accepted since the previous one began — and each message's DELE is sent
+ * once its batch is durable. A refusal or failure stops fetching; the messages in flight finish
+ * and are recorded first.
  */
 async function collectMessages(
   client: Pop3ClientApi,
@@ -237,15 +248,24 @@ async function collectMessages(
   };
   for (let i = 0; i < RETR_WINDOW; i++) request();
 
-  for (const item of toFetch) {
-    if (signal?.aborted) {
-      // Graceful stop: the message in flight is done; the RETRs sent ahead are drained by
-      // destroying their bodies so the session can DELE and QUIT.
-      await drainRemaining(inFlight);
-      break;
-    }
-    const body = await inFlight.shift()!;
-    request();
+  /** Accepted by the queue, not yet in the ledger. */
+  const accepted: { item: (typeof toFetch)[number]; changes: LedgerChange[] }[] = [];
+  const recordAccepted = groupCommit(async () => {
+    const batch = accepted.splice(0);
+    if (batch.length === 0) return;
+    await ledger.apply(
+      entry.id,
+      batch.flatMap((b) => b.changes),
+    );
+    count += batch.length;
+    if (deleteAfterCollect) for (const { item } of batch) ctx.onDeleted(item.msg, item.uidl);
+  });
+
+  /** One message: queue (or find it there), then its share of a ledger batch. A rejection by the queue comes back; anything else throws. */
+  const storeOne = async (
+    item: (typeof toFetch)[number],
+    body: Awaited<ReturnType<Pop3ClientApi['retr']>>,
+  ): Promise<MultiPopError | undefined> => {
     // A record not collected yet but fingerprinted is a UIDL the server reused for this message:
     // the fingerprint keeps its key apart from the earlier message's.
     const record = ctx.records.get(item.uidl);
@@ -303,7 +323,6 @@ async function collectMessages(
         // A broken connection mid-body shows up as the queue's rejection; report the cause.
         const transport = built.sourceError();
         if (transport) throw transport;
-        await drainRemaining(inFlight);
         const rejected = new MultiPopError(
           'QUEUE_REJECTED',
           `The local queue did not accept message ${item.uidl}; it stays on the server`,
@@ -311,7 +330,7 @@ async function collectMessages(
           { cause: err },
         );
         log.warn({ err: rejected }, 'queue rejected a message');
-        return { count, bytes, stoppedBy: rejected };
+        return rejected;
       }
       // The queue said yes; make sure it also read the whole message before we record it.
       const summary = await built.done().catch((err: unknown) => {
@@ -339,11 +358,45 @@ async function collectMessages(
       },
     ];
     if (deleteAfterCollect) changes.push({ type: 'deletePending', uidl: item.uidl });
-    await ledger.apply(entry.id, changes);
-    count++;
-    if (deleteAfterCollect) ctx.onDeleted(item.msg, item.uidl);
+    // Recorded with every message of the session accepted meanwhile, in one durable ledger write;
+    // its DELE goes out only once that write resolved.
+    accepted.push({ item, changes });
+    await recordAccepted();
+    return undefined;
+  };
+
+  const storing = new Set<Promise<void>>();
+  let stoppedBy: MultiPopError | undefined;
+  let failure: { error: unknown } | undefined;
+  const track = (task: Promise<MultiPopError | undefined>) => {
+    const settled = task.then(
+      (rejected) => {
+        stoppedBy ??= rejected;
+      },
+      (error: unknown) => {
+        failure ??= { error };
+      },
+    );
+    storing.add(settled);
+    void settled.then(() => storing.delete(settled));
+  };
+  try {
+    for (const item of toFetch) {
+      // Graceful stop, a refusal or a failure: the messages in flight finish (and are recorded);
+      // the RETRs sent ahead are drained by destroying their bodies so the session can DELE and QUIT.
+      if (signal?.aborted || stoppedBy || failure) break;
+      const body = await inFlight.shift()!;
+      request();
+      track(storeOne(item, body));
+      while (storing.size >= ENQUEUE_WINDOW) await Promise.race(storing);
+    }
+  } catch (error) {
+    failure ??= { error };
   }
-  return { count, bytes };
+  await Promise.all(storing);
+  await drainRemaining(inFlight);
+  if (failure) throw failure.error;
+  return stoppedBy ? { count, bytes, stoppedBy } : { count, bytes };
 }
 
 async function drainRemaining(

@@ -161,11 +161,17 @@ describeWithDovecot('runSession against Dovecot: every policy end to end', () =>
       },
     });
     await expect(box.run({ queue: refusing })).rejects.toMatchObject({ code: 'QUEUE_REJECTED' });
-    // The first message was accepted and deleted; the refused one and those after it stay.
-    expect(refusing.messages.map((m) => seqOf(m.content))).toEqual([60]);
-    expect((await dovecot.messages(box.user)).map((m) => seqOf(m)).sort()).toEqual([61, 62, 63]);
+    // The first message was accepted and deleted; the refused one stays, and fetching stops
+    // there. Messages already in flight behind it (the session keeps several enqueues going at
+    // once) may have been accepted too: each one is either accepted and deleted, or still there.
+    const accepted = refusing.messages.map((m) => seqOf(m.content));
+    expect(accepted[0]).toBe(60);
+    expect(accepted).not.toContain(61);
+    const left = (await dovecot.messages(box.user)).map((m) => seqOf(m));
+    expect([...accepted, ...left].sort()).toEqual([60, 61, 62, 63]);
+    expect(left).toContain(61);
     // The next session (the queue works again) collects the rest, exactly once.
-    expect(await box.run({ queue: refusing })).toMatchObject({ collected: 3 });
+    expect(await box.run({ queue: refusing })).toMatchObject({ collected: left.length });
     expect(delivered(refusing, originals)).toEqual([60, 61, 62, 63]);
     expect(await dovecot.messages(box.user)).toHaveLength(0);
   });
