@@ -1,33 +1,21 @@
 import { parseServer } from '../config/index.js';
 import { isMultiPopError, MultiPopError, toMultiPopError } from '../errors/index.js';
-import type { Pop3ClientApi, Pop3ConnectOptions } from '../pop3/api.js';
+import type { Pop3ConnectOptions } from '../pop3/api.js';
 import { Pop3Client } from '../pop3/client.js';
-import { groupCommit, type LedgerChange, type LedgerRecord } from '../ports/index.js';
+import type { LedgerChange } from '../ports/index.js';
 import type { CollectorEventSink, CollectorEvents, EventMailbox } from './events.js';
-import { idempotencyKey } from './idempotency.js';
 import { identifyAndPlan } from './identify.js';
 import type { IdentityOutcome } from './identity.js';
 import { isServerUidl, readListing } from './listing.js';
-import { headerFingerprint } from './message-identity.js';
-import { buildQueuedContent, type QueuedContent } from './message-pipeline.js';
 import type { Plan } from './plan.js';
 import { type EffectivePolicy, effectivePolicy } from './policy.js';
 import type { SessionOptions, SessionResult } from './session-api.js';
-import { traceHeader } from './trace-header.js';
-
-/** How many RETR commands the session keeps in flight ahead of the message being stored. */
-const RETR_WINDOW = 16;
-/**
- * How many messages of one session may wait for their queue acceptance (its syncs) at once. The
- * bodies still stream one after another (POP3 answers in order); what overlaps is each queue's
- * durable step, so a queue that shares syncs between concurrent enqueues (group commit) pays
- * them once per batch, and the ledger commits the batch in one write.
- */
-const ENQUEUE_WINDOW = 16;
+import { collectMessages } from './session-messages.js';
 
 /**
  * Collects one remote mailbox once: connect → authenticate → UIDL + LIST → identify (TOP n 0
- * where needed) → plan → for each message RETR → queue → ledger → DELE → QUIT → ledger.
+ * where needed) → plan → RETRs pipelined, each message into the queue, accepted messages recorded
+ * in batches (one ledger write each) → their DELEs → QUIT → ledger (see `collectMessages`).
  *
  * The crash-safety order: a message is marked collected only after the queue resolved, and a
  * DELE is sent only for messages the ledger durably holds as collected (or as over-size under
@@ -36,7 +24,8 @@ const ENQUEUE_WINDOW = 16;
  * "ledger written" is the one window in which a message can be offered again — with the same
  * idempotency key, so an idempotent queue (or `queue.has`) drops the second copy.
  *
- * Stops early (after the message in flight, then DELE + QUIT) when `signal` aborts.
+ * Stops early (after the messages in flight are stored and recorded, then DELE + QUIT) when
+ * `signal` aborts.
  *
  * @throws MultiPopError with the failure's code; everything the queue accepted before the
  *   failure is in the ledger, and nothing the queue did not accept was deleted.
@@ -199,223 +188,6 @@ async function runSessionOnce(options: SessionOptions): Promise<SessionResult> {
  */
 function bodyCap(policy: EffectivePolicy): { maxMessageSize?: number } {
   return policy.maxMessageSize > 0 ? { maxMessageSize: policy.maxMessageSize * 2 + 65_536 } : {};
-}
-
-interface CollectContext extends SessionOptions {
-  now: () => number;
-  policy: EffectivePolicy;
-  address: { host: string; port: number; tls: string };
-  mailbox: EventMailbox;
-  /** The ledger as the identity step left it (re-keyed, reused UIDLs recorded). */
-  records: ReadonlyMap<string, LedgerRecord>;
-  onDeleted: (msg: number, uidl: string) => void;
-}
-
-interface CollectOutcome {
-  count: number;
-  bytes: number;
-  /** A queue rejection ends the fetching but still lets the session DELE and QUIT cleanly. */
-  stoppedBy?: MultiPopError;
-}
-
-/**
- * Streams each planned message into the queue, keeping up to {@link RETR_WINDOW} RETRs in
- * flight (the client pipelines them when the server allows) and up to {@link ENQUEUE_WINDOW}
- * messages waiting for their queue acceptance. Accepted messages are recorded in batches — one
- * ledger write for all accepted since the previous one began — and each message's DELE is sent
- * once its batch is durable. A refusal or failure stops fetching; the messages in flight finish
- * and are recorded first.
- */
-async function collectMessages(
-  client: Pop3ClientApi,
-  toFetch: readonly { msg: number; uidl: string; size: number }[],
-  ctx: CollectContext,
-): Promise<CollectOutcome> {
-  const { entry, userId, queue, ledger, emit, log, signal, mailbox } = ctx;
-  const deleteAfterCollect = !ctx.policy.leaveOnServer;
-  let count = 0;
-  let bytes = 0;
-  const inFlight: Promise<Awaited<ReturnType<Pop3ClientApi['retr']>>>[] = [];
-  let next = 0;
-  const request = () => {
-    const item = toFetch[next++];
-    if (!item) return;
-    const body = client.retr(item.msg);
-    // Attach a handler now so a failure of a look-ahead RETR is never an unhandled rejection;
-    // the error is still thrown when that message's turn comes.
-    body.catch(() => undefined);
-    inFlight.push(body);
-  };
-  for (let i = 0; i < RETR_WINDOW; i++) request();
-
-  /** Accepted by the queue, not yet in the ledger. */
-  const accepted: { item: (typeof toFetch)[number]; changes: LedgerChange[] }[] = [];
-  const recordAccepted = groupCommit(async () => {
-    const batch = accepted.splice(0);
-    if (batch.length === 0) return;
-    await ledger.apply(
-      entry.id,
-      batch.flatMap((b) => b.changes),
-    );
-    count += batch.length;
-    if (deleteAfterCollect) for (const { item } of batch) ctx.onDeleted(item.msg, item.uidl);
-  });
-
-  /** One message: queue (or find it there), then its share of a ledger batch. A rejection by the queue comes back; anything else throws. */
-  const storeOne = async (
-    item: (typeof toFetch)[number],
-    body: Awaited<ReturnType<Pop3ClientApi['retr']>>,
-  ): Promise<MultiPopError | undefined> => {
-    // A record not collected yet but fingerprinted is a UIDL the server reused for this message:
-    // the fingerprint keeps its key apart from the earlier message's.
-    const record = ctx.records.get(item.uidl);
-    const key = idempotencyKey(
-      entry.id,
-      item.uidl,
-      item.size,
-      record && !record.collected ? record.fingerprint : undefined,
-    );
-    let fingerprint: string | undefined;
-    if (queue.has && (await queue.has(key))) {
-      // Read the body to its end (for the fingerprint, and to keep the pipeline in step); a body
-      // whose connection already failed settles here with that failure instead of hanging.
-      const drained = buildQueuedContent(body, { trace: Buffer.alloc(0) });
-      drained.content.resume();
-      await drained.done().catch((err: unknown) => {
-        throw drained.sourceError() ?? err;
-      });
-      fingerprint = await fingerprintOf(drained);
-      log.info({ uidl: item.uidl }, 'message already in the local queue; recording it as collected');
-    } else {
-      const built = buildQueuedContent(body, {
-        trace: traceHeader({
-          mailboxId: entry.id,
-          host: ctx.address.host,
-          port: ctx.address.port,
-          username: entry.username,
-          uidl: item.uidl,
-          recipient: userId,
-          at: new Date(ctx.now()),
-          tls: ctx.address.tls !== 'none',
-        }),
-        onProgress: (received) =>
-          emit('message:progress', { ...mailbox, uidl: item.uidl, bytes: received, size: item.size }),
-      });
-      let queueId: string;
-      try {
-        const accepted = await queue.enqueue({
-          content: built.content,
-          remoteSize: item.size,
-          recipient: userId,
-          source: {
-            mailboxId: entry.id,
-            host: ctx.address.host,
-            port: ctx.address.port,
-            username: entry.username,
-          },
-          uidl: item.uidl,
-          idempotencyKey: key,
-          metadata: built.metadata,
-        });
-        queueId = accepted.id;
-      } catch (err) {
-        built.content.destroy();
-        // A broken connection mid-body shows up as the queue's rejection; report the cause.
-        const transport = built.sourceError();
-        if (transport) throw transport;
-        const rejected = new MultiPopError(
-          'QUEUE_REJECTED',
-          `The local queue did not accept message ${item.uidl}; it stays on the server`,
-          { mailboxId: entry.id, uidl: item.uidl },
-          { cause: err },
-        );
-        log.warn({ err: rejected }, 'queue rejected a message');
-        return rejected;
-      }
-      // The queue said yes; make sure it also read the whole message before we record it.
-      const summary = await built.done().catch((err: unknown) => {
-        throw (
-          built.sourceError() ??
-          new MultiPopError(
-            'QUEUE_REJECTED',
-            'The local queue accepted a message it did not read to the end',
-            { mailboxId: entry.id, uidl: item.uidl },
-            { cause: err },
-          )
-        );
-      });
-      bytes += summary.bytes;
-      fingerprint = await fingerprintOf(built);
-      emit('message:collected', { ...mailbox, uidl: item.uidl, size: summary.bytes, queueId });
-    }
-    const changes: LedgerChange[] = [
-      {
-        type: 'collected',
-        uidl: item.uidl,
-        at: ctx.now(),
-        size: item.size,
-        ...(fingerprint === undefined ? {} : { fingerprint }),
-      },
-    ];
-    if (deleteAfterCollect) changes.push({ type: 'deletePending', uidl: item.uidl });
-    // Recorded with every message of the session accepted meanwhile, in one durable ledger write;
-    // its DELE goes out only once that write resolved.
-    accepted.push({ item, changes });
-    await recordAccepted();
-    return undefined;
-  };
-
-  const storing = new Set<Promise<void>>();
-  let stoppedBy: MultiPopError | undefined;
-  let failure: { error: unknown } | undefined;
-  const track = (task: Promise<MultiPopError | undefined>) => {
-    const settled = task.then(
-      (rejected) => {
-        stoppedBy ??= rejected;
-      },
-      (error: unknown) => {
-        failure ??= { error };
-      },
-    );
-    storing.add(settled);
-    void settled.then(() => storing.delete(settled));
-  };
-  try {
-    for (const item of toFetch) {
-      // Graceful stop, a refusal or a failure: the messages in flight finish (and are recorded);
-      // the RETRs sent ahead are drained by destroying their bodies so the session can DELE and QUIT.
-      if (signal?.aborted || stoppedBy || failure) break;
-      const body = await inFlight.shift()!;
-      request();
-      track(storeOne(item, body));
-      while (storing.size >= ENQUEUE_WINDOW) await Promise.race(storing);
-    }
-  } catch (error) {
-    failure ??= { error };
-  }
-  await Promise.all(storing);
-  await drainRemaining(inFlight);
-  if (failure) throw failure.error;
-  return stoppedBy ? { count, bytes, stoppedBy } : { count, bytes };
-}
-
-async function drainRemaining(
-  inFlight: Promise<NodeJS.ReadableStream & { destroy(): void }>[],
-): Promise<void> {
-  for (const pending of inFlight.splice(0)) {
-    try {
-      const body = await pending;
-      body.destroy();
-    } catch {
-      // A look-ahead RETR that failed has nothing to drain.
-    }
-  }
-}
-
-/** The header fingerprint of a message read to its end, or undefined when its header block was cut short. */
-async function fingerprintOf(content: QueuedContent): Promise<string | undefined> {
-  const header = await content.headerBlock();
-  return header.complete ? headerFingerprint(header.bytes) : undefined;
 }
 
 /** Whether the ledger holds ids the server's UIDL gave (so a -ERR to UIDL is a failure, not "no UIDL"). */

@@ -75,7 +75,7 @@ export class MultiPopFetcher {
   // Cycles, trigger calls and OAuth event handling under way; stop() waits for all of them.
   readonly #inFlight = new Set<Promise<unknown>>();
   #state: FetcherState = 'idle';
-  // Aborted by stop(): waiting sessions do not start, running ones stop after the message in flight.
+  // Aborted by stop(): waiting sessions do not start, running ones stop after the messages in flight.
   #controller = new AbortController();
 
   /**
