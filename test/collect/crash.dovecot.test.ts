@@ -1,11 +1,12 @@
 import { readdirSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type DovecotServer, describeWithDovecot, startDovecot } from '../helpers/dovecot.js';
 import { bundleExample } from '../support/bundle-example.js';
 import { projectRoot, readMaildir, startCollector } from '../support/collector-command.js';
+import { type KillReport, killWindow, readRunState } from '../support/kill-window.js';
 import { seededRandom, seqOf, testMessage } from '../support/messages.js';
 
 /**
@@ -14,7 +15,9 @@ import { seededRandom, seqOf, testMessage } from '../support/messages.js';
  * moments (start-up, connect, login, listing, mid-message, QUIT); the rest are aimed at the
  * windows inside a batch by test/support/kill-points.mjs — after a message file's sync and
  * before the sync of new/, between the queue's sync and the ledger's, between the ledger's
- * WAL sync and the DELEs, and at a DELE. At the end every seeded message is in the Maildir
+ * WAL sync and the DELEs, and at a DELE. After each aimed kill the suite reads the Maildir and the
+ * ledger to see that the kill really left that window's state (with how many messages in it:
+ * the batch). At the end every seeded message is in the Maildir
  * exactly once, byte for byte, and none is left on the server (delete mode) — or all are
  * (leave mode).
  */
@@ -34,6 +37,12 @@ const MIN_KILLS = Number(process.env['CRASH_KILLS'] ?? 100);
 const MIN_BATCH_KILLS = Number(process.env['CRASH_BATCH_KILLS'] ?? 100);
 const KILL_POINTS = join(projectRoot, 'test/support/kill-points.mjs');
 const MESSAGES = 1_000;
+/**
+ * The Nth time a point is reached is drawn from 1..MAX_NTH[point]. Batched, a run syncs new/
+ * and the WAL once per batch, not per message: so that most aimed runs are killed rather than
+ * run to the end, those points are aimed within fewer occurrences than per-message ones.
+ */
+const MAX_NTH: Record<string, number> = { file: 40, new: 20, wal: 20, dele: 40 };
 
 describeWithDovecot('crash safety: SIGKILL at random moments', () => {
   let dovecot: DovecotServer;
@@ -63,6 +72,8 @@ describeWithDovecot('crash safety: SIGKILL at random moments', () => {
       const user = mode === 'delete' ? 'crash' : 'keep';
       const random = seededRandom(SEED + (mode === 'delete' ? 0 : 1));
       const maildir = join(work, `maildir-${mode}`);
+      const stateDir = join(work, `state-${mode}`);
+      const killReport = join(work, `kill-${mode}.json`);
       const env = {
         POP_HOST: dovecot.host,
         POP_PORT: String(dovecot.popsPort),
@@ -71,7 +82,7 @@ describeWithDovecot('crash safety: SIGKILL at random moments', () => {
         POP_USER: user,
         POP_PASS: `${user}-pass-1`,
         MAILDIR: maildir,
-        STATE_DIR: join(work, `state-${mode}`),
+        STATE_DIR: stateDir,
         KEEP: mode === 'keep' ? '1' : '0',
         POP_TIMEOUT: '10',
       };
@@ -92,6 +103,8 @@ describeWithDovecot('crash safety: SIGKILL at random moments', () => {
       let kills = 0;
       let midKills = 0;
       const batchKills = new Map<string, number>();
+      /** Per point: aimed kills that left the window's state, and the messages found in it. */
+      const hits = new Map<string, { hit: number; inWindow: number[] }>();
       const points = mode === 'delete' ? ['file', 'new', 'wal', 'dele'] : ['file', 'new', 'wal'];
       let completions = 0;
       let rounds = 0;
@@ -105,9 +118,16 @@ describeWithDovecot('crash safety: SIGKILL at random moments', () => {
         if (aim < 0.75) {
           // Aimed: the Nth time the process reaches one of the points inside a batch.
           const point = points[Math.floor(random() * points.length)]!;
-          const nth = 1 + Math.floor(random() * 40);
+          const nth = 1 + Math.floor(random() * MAX_NTH[point]!);
+          const state = await readRunState(maildir, stateDir);
+          await rm(killReport, { force: true });
           const aimed = startCollector(
-            { ...env, NODE_OPTIONS: `--import ${KILL_POINTS}`, MULTIPOP_KILL_AT: `${point}:${nth}` },
+            {
+              ...env,
+              NODE_OPTIONS: `--import ${KILL_POINTS}`,
+              MULTIPOP_KILL_AT: `${point}:${nth}`,
+              MULTIPOP_KILL_REPORT: killReport,
+            },
             bundle,
           );
           const outcome = await aimed.done;
@@ -115,6 +135,20 @@ describeWithDovecot('crash safety: SIGKILL at random moments', () => {
             kills++;
             midKills++;
             batchKills.set(point, (batchKills.get(point) ?? 0) + 1);
+            const report = JSON.parse(await readFile(killReport, 'utf8')) as KillReport;
+            const found = await killWindow(
+              maildir,
+              state,
+              await readRunState(maildir, stateDir),
+              report,
+              mode === 'delete',
+            );
+            const tally = hits.get(point) ?? { hit: 0, inWindow: [] };
+            if (found.hit) {
+              tally.hit++;
+              tally.inWindow.push(found.inWindow);
+            }
+            hits.set(point, tally);
           } else {
             expect(outcome.stderr, 'an unkilled run must succeed').toBe('');
             expect(outcome.code).toBe(0);
@@ -177,8 +211,14 @@ describeWithDovecot('crash safety: SIGKILL at random moments', () => {
       const duplicated = [...seen.values()].filter((n) => n > 1).length;
       const lost = [...originals.keys()].filter((seq) => !seen.has(seq)).length;
       const left = (await dovecot.messages(user)).length;
+      const windows = points.map((p) => {
+        const t = hits.get(p) ?? { hit: 0, inWindow: [] };
+        const sorted = [...t.inWindow].sort((a, b) => a - b);
+        const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
+        return `${p} ${t.hit}/${batchKills.get(p) ?? 0} in its window (messages in it: median ${median}, max ${sorted.at(-1) ?? 0})`;
+      });
       console.info(
-        `crash suite (${mode}): seed ${SEED}, ${rounds} runs, ${kills} kills (${midKills} mid-collection; inside a batch: ${[...batchKills].map(([p, n]) => `${p} ${n}`).join(', ')}), ${completions} ran to the end, ` +
+        `crash suite (${mode}): seed ${SEED}, ${rounds} runs, ${kills} kills (${midKills} mid-collection; inside a batch: ${windows.join(', ')}), ${completions} ran to the end, ` +
           `${originals.size} messages, lost ${lost}, duplicated ${duplicated}, left on server ${left}`,
       );
       expect(kills).toBeGreaterThanOrEqual(MIN_KILLS);
@@ -186,7 +226,16 @@ describeWithDovecot('crash safety: SIGKILL at random moments', () => {
         MIN_KILLS / 2,
       );
       expect(batchTotal()).toBeGreaterThanOrEqual(MIN_BATCH_KILLS);
-      for (const point of points) expect(batchKills.get(point) ?? 0, `kills at ${point}`).toBeGreaterThan(0);
+      for (const point of points) {
+        const aimed = batchKills.get(point) ?? 0;
+        expect(aimed, `kills at ${point}`).toBeGreaterThan(0);
+        // Nearly every aimed kill must have left its window's state; a few may not (a WAL sync
+        // of the session's first transaction, a new/ sync of a retry's lookup).
+        expect(
+          hits.get(point)?.hit ?? 0,
+          `kills at ${point} that landed in its window`,
+        ).toBeGreaterThanOrEqual(Math.ceil(aimed * 0.8));
+      }
       expect(lost).toBe(0);
       expect(duplicated).toBe(0);
       expect(delivered.length).toBe(originals.size);

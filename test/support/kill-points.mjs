@@ -5,17 +5,24 @@
  *
  *   MULTIPOP_KILL_AT=file:N   after the Nth message file in tmp/ is synced (before its rename
  *                             and the sync of new/: "between the file syncs and the directory sync")
- *   MULTIPOP_KILL_AT=new:N    after the Nth sync of new/ (the queue holds the batch durably, the
- *                             ledger does not yet: "between queue and ledger")
+ *   MULTIPOP_KILL_AT=new:N    after the Nth sync of new/ that covers a rename into it (the queue
+ *                             holds the batch durably, the ledger does not yet: "between queue and
+ *                             ledger"; the syncs a retry's lookup makes, with no rename, do not count)
  *   MULTIPOP_KILL_AT=wal:N    after the Nth sync of the SQLite WAL (the ledger holds the batch,
  *                             no DELE sent yet: "between ledger and DELE")
- *   MULTIPOP_KILL_AT=dele:N   as the Nth DELE is written to the socket
+ *   MULTIPOP_KILL_AT=dele:N   as the Nth DELE of a batch is written to the socket (DELEs written
+ *                             before the first RETR — deletions re-issued from the ledger at the
+ *                             start of a session — do not count)
+ *
+ * With MULTIPOP_KILL_REPORT=<file>, the moment of the kill is written there first (JSON: the
+ * point, N, and how many DELE commands had gone out before it), so the suite can check from what
+ * the kill left behind that it really landed in the window it aimed at.
  *
  * Nothing in multipop knows about this file: it wraps Node's own `fs.promises.open`,
- * `FileHandle#sync` and `net.Socket#write`, the calls the shipped stores and client make.
+ * `fs.promises.rename`, `FileHandle#sync` and `net.Socket#write`, the calls the shipped stores and client make.
  * Plain JavaScript, so it loads into the bundled command without a TypeScript loader.
  */
-import fs from 'node:fs';
+import fs, { writeFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -25,8 +32,12 @@ const target = Number(nth);
 
 if (kind && target > 0) {
   let count = 0;
+  let delesSent = 0;
+  const report = process.env.MULTIPOP_KILL_REPORT;
   const reached = (what) => {
-    if (what === kind && ++count === target) process.kill(process.pid, 'SIGKILL');
+    if (what !== kind || ++count !== target) return;
+    if (report) writeFileSync(report, JSON.stringify({ point: kind, nth: target, delesSent }));
+    process.kill(process.pid, 'SIGKILL');
   };
   const classify = (path) => {
     const p = String(path);
@@ -42,6 +53,13 @@ if (kind && target > 0) {
     paths.set(handle, classify(path));
     return handle;
   };
+  /** Whether a message was renamed into new/ since the last sync of new/ began. */
+  let renamedIntoNew = false;
+  const originalRename = fs.promises.rename;
+  fs.promises.rename = async function rename(from, to, ...rest) {
+    await originalRename.call(this, from, to, ...rest);
+    if (/[/\\]new[/\\][^/\\]+$/.test(String(to))) renamedIntoNew = true;
+  };
   syncBuiltinESMExports();
   // FileHandle is not exported: take its prototype from a handle.
   const probe = await originalOpen(process.execPath, 'r');
@@ -49,16 +67,24 @@ if (kind && target > 0) {
   await probe.close();
   const originalSync = proto.sync;
   proto.sync = async function sync() {
-    await originalSync.call(this);
     const what = paths.get(this);
-    if (what) reached(what);
+    const coversRename = renamedIntoNew;
+    if (what === 'new') renamedIntoNew = false;
+    await originalSync.call(this);
+    if (what && (what !== 'new' || coversRename)) reached(what);
   };
   // A TLS socket's own write ends in net.Socket's (TLSSocket instances carry a write of their own).
   const originalWrite = net.Socket.prototype.write;
+  let retrSent = false;
   net.Socket.prototype.write = function write(chunk, ...rest) {
     if (this instanceof tls.TLSSocket) {
       const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('latin1') : '';
-      for (const line of text.split('\r\n')) if (line.startsWith('DELE ')) reached('dele');
+      for (const line of text.split('\r\n')) {
+        if (line.startsWith('RETR ')) retrSent = true;
+        if (!line.startsWith('DELE ')) continue;
+        if (retrSent) reached('dele');
+        delesSent++;
+      }
     }
     return originalWrite.call(this, chunk, ...rest);
   };
