@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
 import { MultiPopError } from '../errors/index.js';
 import { createLog, type Logger } from '../log/index.js';
-import type { EnqueueResult, LocalQueue, QueuedMessage } from '../ports/index.js';
+import { type EnqueueResult, keyedSerial, type LocalQueue, type QueuedMessage } from '../ports/index.js';
 import { type SendReply, SmtpSessionPool } from './smtp-pool.js';
 
 /** Options of {@link smtpQueue}. */
@@ -108,45 +108,54 @@ export function smtpQueue(options: SmtpQueueOptions): SmtpQueue {
     idleTimeoutMs: options.idleTimeoutMs ?? 10_000,
     maxTransactions: options.maxMessagesPerConnection ?? 100,
   });
+  /**
+   * One delivery per recipient at a time: concurrent LMTP deliveries to one user lose entries of
+   * Dovecot's per-user duplicate database (the Sieve `duplicate` recipe then lets a second copy
+   * through — seen in the LMTP crash suite once a session enqueued several messages at once).
+   * Different recipients still go out in parallel.
+   */
+  const oneAtATime = keyedSerial();
   return {
     async enqueue(message: QueuedMessage): Promise<EnqueueResult> {
       const recipient = (options.recipientFor ?? ((m) => m.recipient))(message);
-      const from = await envelopeSender(options.envelopeFrom ?? 'return-path', message);
-      const header =
-        keyHeader === false
-          ? undefined
-          : Buffer.from(`${keyHeader}: ${message.idempotencyKey}\r\n`, 'latin1');
-      let reply: SendReply;
-      try {
-        // Every idle connection may have gone stale at once (the MTA restarted): one more attempt
-        // than there are connections reaches a fresh one.
-        reply = await transact(
-          pool,
-          { from, to: recipient },
-          () => lazyContent(header, message.content),
-          maxConnections + 1,
-        );
-        if (!reply.accepted) throw reply.rejection ?? new Error(reply.response);
-      } catch (err) {
-        message.content.destroy();
-        const smtp = err as { responseCode?: number; response?: string };
-        throw new MultiPopError(
-          'QUEUE_REJECTED',
-          `The ${protocol} server did not accept the message for ${recipient}` +
-            (smtp.responseCode ? ` (${smtp.responseCode})` : ''),
-          {
-            uidl: message.uidl,
-            ...(smtp.responseCode ? { smtpCode: smtp.responseCode } : {}),
-            ...(smtp.response ? { response: smtp.response } : {}),
-          },
-          { cause: err },
-        );
-      }
-      log.debug({ uidl: message.uidl, recipient, response: reply.response }, 'handed off');
-      return { id: queueIdFrom(reply.response) ?? message.idempotencyKey };
+      return oneAtATime(recipient, () => deliver(message, recipient));
     },
     close: () => pool.close(),
   };
+
+  async function deliver(message: QueuedMessage, recipient: string): Promise<EnqueueResult> {
+    const from = await envelopeSender(options.envelopeFrom ?? 'return-path', message);
+    const header =
+      keyHeader === false ? undefined : Buffer.from(`${keyHeader}: ${message.idempotencyKey}\r\n`, 'latin1');
+    let reply: SendReply;
+    try {
+      // Every idle connection may have gone stale at once (the MTA restarted): one more attempt
+      // than there are connections reaches a fresh one.
+      reply = await transact(
+        pool,
+        { from, to: recipient },
+        () => lazyContent(header, message.content),
+        maxConnections + 1,
+      );
+      if (!reply.accepted) throw reply.rejection ?? new Error(reply.response);
+    } catch (err) {
+      message.content.destroy();
+      const smtp = err as { responseCode?: number; response?: string };
+      throw new MultiPopError(
+        'QUEUE_REJECTED',
+        `The ${protocol} server did not accept the message for ${recipient}` +
+          (smtp.responseCode ? ` (${smtp.responseCode})` : ''),
+        {
+          uidl: message.uidl,
+          ...(smtp.responseCode ? { smtpCode: smtp.responseCode } : {}),
+          ...(smtp.response ? { response: smtp.response } : {}),
+        },
+        { cause: err },
+      );
+    }
+    log.debug({ uidl: message.uidl, recipient, response: reply.response }, 'handed off');
+    return { id: queueIdFrom(reply.response) ?? message.idempotencyKey };
+  }
 }
 
 /** A reused connection failed before the message's first byte went out: try a fresh one. */

@@ -84,3 +84,31 @@ export function keyedGroupCommit(flush: (key: string) => Promise<void>): (key: s
     }
   };
 }
+
+/**
+ * Runs the calls for one key one after another (each starts when the previous one for that key
+ * settled, whatever its outcome) and calls for different keys at once. Keys with nothing
+ * running are forgotten. The Maildir queue runs the operations on one idempotency key this way;
+ * the LMTP/SMTP hand-off, the deliveries to one recipient.
+ *
+ * @example
+ * ```ts
+ * const serial = keyedSerial();
+ * await Promise.all([serial('ann', deliverA), serial('ann', deliverB), serial('bob', deliverC)]);
+ * // deliverB starts after deliverA settled; deliverC ran beside them
+ * ```
+ */
+export function keyedSerial(): <T>(key: string, work: () => Promise<T>) => Promise<T> {
+  /** Per key, the tail of the calls on it. */
+  const tails = new Map<string, Promise<unknown>>();
+  return (key, work) => {
+    const previous = tails.get(key) ?? Promise.resolve();
+    const current = previous.then(work, work);
+    const tail = current.catch(() => undefined);
+    tails.set(key, tail);
+    void tail.then(() => {
+      if (tails.get(key) === tail) tails.delete(key);
+    });
+    return current;
+  };
+}

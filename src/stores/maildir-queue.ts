@@ -2,7 +2,7 @@ import { open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { MultiPopError } from '../errors/index.js';
 import type { EnqueueResult, LocalQueue, QueuedMessage } from '../ports/index.js';
-import { keyedGroupCommit } from '../ports/index.js';
+import { keyedGroupCommit, keyedSerial } from '../ports/index.js';
 import { chunkBytes, drain } from './content-stream.js';
 import { fsyncDirectory, makeMaildir } from './maildir/durable-fs.js';
 import { KeyMarkers, type MarkerTarget } from './maildir/key-markers.js';
@@ -112,24 +112,13 @@ export function maildirQueue(options: MaildirQueueOptions): MaildirQueue {
   );
   /** Maildirs known to exist (created at most once per process). */
   const ready = new Set<string>();
-  /** Per key hash, the tail of the operations on it: same-key calls run one after another. */
-  const inFlight = new Map<string, Promise<unknown>>();
+  /** Same-key calls run one after another (per key hash). */
+  const serialized = keyedSerial();
 
   function folderOf(recipient: string): string {
     if (options.single) return root;
     const chosen = options.folderFor ? options.folderFor(recipient) : recipientFolderName(recipient);
     return isAbsolute(chosen) ? resolve(chosen) : resolve(root, chosen);
-  }
-
-  function serialized<T>(hash: string, work: () => Promise<T>): Promise<T> {
-    const previous = inFlight.get(hash) ?? Promise.resolve();
-    const current = previous.then(work, work);
-    const tail = current.catch(() => undefined);
-    inFlight.set(hash, tail);
-    void tail.then(() => {
-      if (inFlight.get(hash) === tail) inFlight.delete(hash);
-    });
-    return current;
   }
 
   /**
