@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { groupCommit, keyedGroupCommit } from '../../src/ports/index.js';
+import { groupCommit, keyedGroupCommit, keyedSerial } from '../../src/ports/index.js';
 
 /** A flush whose runs the test finishes by hand, recording when each began. */
 function manualFlush() {
@@ -77,5 +77,35 @@ describe('groupCommit', () => {
     expect(begun.filter((k) => k === 'b')).toHaveLength(1);
     await syncs('a');
     expect(begun.filter((k) => k === 'a')).toHaveLength(3);
+  });
+});
+
+describe('keyedSerial', () => {
+  it('runs one key one call after another, other keys beside, and survives a failure', async () => {
+    const serial = keyedSerial();
+    const log: string[] = [];
+    let releaseFirst!: () => void;
+    const first = serial('ann', async () => {
+      log.push('ann-1 start');
+      await new Promise<void>((resolve) => {
+        releaseFirst = resolve;
+      });
+      log.push('ann-1 end');
+      throw new Error('first failed');
+    });
+    const second = serial('ann', async () => {
+      log.push('ann-2 start');
+      return 2;
+    });
+    const other = serial('bob', async () => {
+      log.push('bob start');
+      return 'b';
+    });
+    expect(await other).toBe('b');
+    expect(log).toEqual(['ann-1 start', 'bob start']);
+    releaseFirst();
+    await expect(first).rejects.toThrow('first failed');
+    expect(await second).toBe(2);
+    expect(log).toEqual(['ann-1 start', 'bob start', 'ann-1 end', 'ann-2 start']);
   });
 });
