@@ -2,7 +2,8 @@ import { Readable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
 import { MultiPopError } from '../errors/index.js';
 import { createLog, type Logger } from '../log/index.js';
-import { type EnqueueResult, keyedSerial, type LocalQueue, type QueuedMessage } from '../ports/index.js';
+import { keyedSerial } from '../ports/group-commit.js';
+import type { EnqueueResult, LocalQueue, QueuedMessage } from '../ports/index.js';
 import { type SendReply, SmtpSessionPool } from './smtp-pool.js';
 
 /** Options of {@link smtpQueue}. */

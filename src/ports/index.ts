@@ -25,7 +25,7 @@
  */
 
 export type { EntryLocation, MailboxDirectory, UserFlags } from './directory.js';
-export { groupCommit, keyedGroupCommit, keyedSerial } from './group-commit.js';
+export { groupCommit, keyedGroupCommit } from './group-commit.js';
 export type { LeaseAttempt, MailboxLease, MailboxLeases } from './lease.js';
 export {
   type CollectionLedger,

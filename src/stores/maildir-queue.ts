@@ -1,8 +1,9 @@
 import { open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { MultiPopError } from '../errors/index.js';
+import { keyedSerial } from '../ports/group-commit.js';
 import type { EnqueueResult, LocalQueue, QueuedMessage } from '../ports/index.js';
-import { keyedGroupCommit, keyedSerial } from '../ports/index.js';
+import { keyedGroupCommit } from '../ports/index.js';
 import { chunkBytes, drain } from './content-stream.js';
 import { fsyncDirectory, makeMaildir } from './maildir/durable-fs.js';
 import { KeyMarkers, type MarkerTarget } from './maildir/key-markers.js';

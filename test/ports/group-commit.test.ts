@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { groupCommit, keyedGroupCommit, keyedSerial } from '../../src/ports/index.js';
+import { keyedSerial } from '../../src/ports/group-commit.js';
+import { groupCommit, keyedGroupCommit } from '../../src/ports/index.js';
 
 /** A flush whose runs the test finishes by hand, recording when each began. */
 function manualFlush() {
