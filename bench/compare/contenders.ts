@@ -136,12 +136,14 @@ export async function resolveContenders(): Promise<{
   }
 
   // multipop as administrators run it: `multipop collect --config`, every account in one process.
+  // BENCH_CPU_PROF_DIR=<dir>: a V8 CPU profile of every run of it lands there (`node --cpu-prof`).
   const cli = await bundle('bench/compare/peers/multipop-cli.ts', 'multipop-cli');
+  const profDir = process.env['BENCH_CPU_PROF_DIR'];
   contenders.push({
     ...base,
     id: 'multipop-cli',
     label: 'multipop collect --config (one process)',
-    argv: [process.execPath, cli],
+    argv: [process.execPath, ...(profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []), cli],
   });
 
   const raw = await bundle('bench/compare/raw-client.ts', 'raw-client');
