@@ -67,7 +67,7 @@ describeWithDovecot('crash safety: SIGKILL at random moments', () => {
 
   for (const mode of ['delete', 'keep'] as const) {
     it(`${mode} mode: ≥${MIN_KILLS} kills, nothing lost, nothing duplicated, bytes identical`, {
-      timeout: 600_000,
+      timeout: 900_000,
     }, async () => {
       const user = mode === 'delete' ? 'crash' : 'keep';
       const random = seededRandom(SEED + (mode === 'delete' ? 0 : 1));
