@@ -21,7 +21,7 @@ import { describeWithRedis, type RedisServer, startRedis } from '../helpers/redi
 import { bundleExample } from '../support/bundle-example.js';
 import { type FleetProcess, startFleetProcess } from '../support/fleet-process.js';
 
-const MAILBOXES = Number(process.env['FLEET_MAILBOXES'] ?? 1000);
+const MAILBOXES = Number(process.env['FLEET_MAILBOXES'] ?? 2000);
 const WORKERS = 4;
 const PER_MAILBOX = 3;
 /**
@@ -153,7 +153,7 @@ describeWithPostgres('fleet under faults (real PostgreSQL)', () => {
 
       const remaining = () => users.reduce((n, u) => n + pop3.mailbox(u.name).messages.length, 0);
       const total = MAILBOXES * PER_MAILBOX;
-      const faults = { killed: 0, stopped: 0, redisRestarts: 0, pgConnectionsCut: 0 };
+      const faults = { killed: 0, stopped: 0, takenOver: 0, redisRestarts: 0, pgConnectionsCut: 0 };
 
       // The faults run while the collection does; each starts once the collection is under way.
       const liveLeases = async (holder: string) =>
@@ -173,18 +173,26 @@ describeWithPostgres('fleet under faults (real PostgreSQL)', () => {
         );
         victim.process.child.kill('SIGSTOP');
         faults.stopped++;
-        // Resume only when every mailbox it held has a newer lease (another worker took it over).
+        // Resume once all its leases ran out and another worker took at least one of its mailboxes
+        // over: it wakes up in the middle of sessions it no longer owns.
         await until(
           async () => {
-            const { rows } = await admin.query<{ n: number }>(
-              `SELECT count(*)::int AS n FROM fleet.mailbox_leases l
-               JOIN unnest($1::text[], $2::bigint[]) AS h(k, t) ON l.lease_key = h.k WHERE l.token > h.t`,
+            const { rows } = await admin.query<{ expired: number; taken: number }>(
+              `SELECT count(*) FILTER (WHERE l.expires_at <= now() OR l.token > h.t)::int AS expired,
+                      count(*) FILTER (WHERE l.token > h.t)::int AS taken
+               FROM fleet.mailbox_leases l
+               JOIN unnest($1::text[], $2::bigint[]) AS h(k, t) ON l.lease_key = h.k`,
               [held.map((h) => h.lease_key), held.map((h) => h.token)],
             );
-            return rows[0]!.n === held.length || remaining() === 0;
+            const row = rows[0]!;
+            if (row.expired === held.length && row.taken > 0) {
+              faults.takenOver = row.taken;
+              return true;
+            }
+            return remaining() === 0;
           },
-          'the stopped worker’s mailboxes taken over',
-          120_000,
+          'the stopped worker’s leases expired and a mailbox taken over',
+          300_000,
         );
         victim.process.child.kill('SIGCONT');
       };
@@ -276,6 +284,7 @@ describeWithPostgres('fleet under faults (real PostgreSQL)', () => {
         redisRestarts: 1,
       });
       expect(faults.killed).toBeGreaterThan(0);
+      expect(faults.takenOver).toBeGreaterThan(0);
       expect(faults.pgConnectionsCut).toBeGreaterThan(0);
     }, 900_000);
   });
