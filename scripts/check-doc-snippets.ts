@@ -126,6 +126,8 @@ const SKIP = /^\s*<!--\s*@doc-skip\s*-->\s*$/;
 const NO_RUN = /^\s*<!--\s*@doc-no-run\b:?(.*?)-->\s*$/;
 const EXPECT_ERRORS = /^\s*<!--\s*@doc-expect-errors\b:?(.*?)-->\s*$/;
 const SHELL = new Set(['sh', 'bash', 'shell']);
+/** Code the check can neither type-check nor run: such a block must say why it is left alone. */
+const UNCHECKED_CODE = new Set(['js', 'javascript', 'mjs', 'cjs']);
 
 /** A `@doc-context` or `@doc-skip` marker that no fence follows (a mistake: it does nothing). */
 export interface OrphanMarker {
@@ -143,10 +145,11 @@ export function extractSnippets(file: string, markdown: string): DocSnippet[] {
 export function scanMarkdown(
   file: string,
   markdown: string,
-): { snippets: DocSnippet[]; shell: DocSnippet[]; orphans: OrphanMarker[] } {
+): { snippets: DocSnippet[]; shell: DocSnippet[]; unchecked: DocSnippet[]; orphans: OrphanMarker[] } {
   const lines = markdown.split(/\r?\n/);
   const snippets: DocSnippet[] = [];
   const shell: DocSnippet[] = [];
+  const unchecked: DocSnippet[] = [];
   let pendingNoRun: string | undefined;
   let pendingErrors: string[] | undefined;
   const orphans: OrphanMarker[] = [];
@@ -217,6 +220,7 @@ export function scanMarkdown(
     };
     if (language === 'ts' || language === 'typescript') snippets.push(found);
     else if (SHELL.has(language)) shell.push(found);
+    else if (UNCHECKED_CODE.has(language)) unchecked.push(found);
     else if (pendingContext || pendingSkip || pendingNoRun !== undefined) orphans.push({ file, line: markerLine });
     pendingContext = '';
     pendingSkip = false;
@@ -226,7 +230,7 @@ export function scanMarkdown(
   }
   if (pendingContext || pendingSkip || pendingNoRun !== undefined || pendingErrors)
     orphans.push({ file, line: markerLine });
-  return { snippets, shell, orphans };
+  return { snippets, shell, unchecked, orphans };
 }
 
 /** Every .ts file under src/ (the TSDoc `@example`s of the public API live there). */
@@ -541,6 +545,17 @@ export function checkDocSnippets(files?: readonly string[], sources?: readonly s
       message: 'a @doc-context, @doc-skip or @doc-no-run marker must come right before a ```ts (or ```sh) fence',
     })),
   );
+  for (const block of scans.flatMap((scan) => scan.unchecked)) {
+    // Listed with its reason (a marker without one is reported by the run), never run.
+    if (block.noRun !== undefined)
+      blocks.push({ file: block.file, line: block.line, kind: 'sh', text: '', noRun: block.noRun, expectErrors: [], uses: [], standIns: [] });
+    else
+      problems.push({
+        file: block.file,
+        line: block.line,
+        message: 'a JavaScript block is neither type-checked nor run: make it ```ts, or say why with <!-- @doc-no-run: … -->',
+      });
+  }
   // Only the snippets' own diagnostics (and the prelude's): the source is type-checked by
   // `npm run typecheck`, and checking just these files is several times faster.
   const checkedFiles = [prelude, ...byPath.keys()].map((path) => program.getSourceFile(path)!);

@@ -177,6 +177,26 @@ describe('documentation snippets', () => {
     });
   });
 
+  it('report a JavaScript block that says nothing about why it is left alone', {
+    timeout: 300_000,
+  }, async () => {
+    const report = checkDocSnippets([
+      await docFile([
+        '```js',
+        'module.exports = 1;',
+        '```',
+        '<!-- @doc-no-run: a Jest file -->',
+        '```js',
+        'x;',
+        '```',
+      ]),
+    ]);
+    expect(report.problems.map((p) => [p.line, p.message.slice(0, 40)])).toEqual([
+      [2, 'a JavaScript block is neither type-check'],
+    ]);
+    expect(report.blocks.map((b) => [b.line, b.noRun])).toEqual([[6, 'a Jest file']]);
+  });
+
   it('report blocks that fail when run, reach beyond the machine, collect with unannounced failures, or skip running without a reason', {
     timeout: 300_000,
   }, async () => {
