@@ -83,7 +83,6 @@ export {
 } from './errors/index.js';
 // The facade.
 export {
-  type Actor,
   type BackoffOptions,
   type CollectRequest,
   type ConcurrencyOptions,
@@ -100,10 +99,12 @@ export {
 } from './fetcher/index.js';
 export { type SmtpQueue, type SmtpQueueOptions, smtpQueue } from './handoff/smtp-queue.js';
 export type { Logger } from './log/index.js';
+// Who asks for a webmail-facing operation (and who started a "Grant permission").
 // The ports a host implements (most write their own LocalQueue, many their own
 // MailboxDirectory). `multipop/ports` has them too, with every type their methods mention and
 // the group commit: what a host that writes its own store needs beyond these names.
 export type {
+  Actor,
   CollectionLedger,
   LocalQueue,
   MailboxDirectory,

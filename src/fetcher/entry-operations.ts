@@ -13,16 +13,16 @@ import {
 import { MultiPopError } from '../errors/index.js';
 import type { Log } from '../log/index.js';
 import {
+  type Actor,
   type CollectionLedger,
   type EntryLocation,
   emptyMailboxStatus,
-  type GrantStarter,
   type MailboxDirectory,
   type MailboxStatus,
   type TokenStore,
 } from '../ports/index.js';
 import type { FetcherOAuthService } from './options.js';
-import { type Actor, assertPermitted, type PermissionLevel } from './permissions.js';
+import { assertPermitted, type PermissionLevel } from './permissions.js';
 
 /** An entry as webmail sees it: no password, but whether one is set, and its status. */
 export type EntryView = Omit<MailboxEntry, 'password'> & {
@@ -279,6 +279,6 @@ export function entryHost(entry: MailboxEntry): string {
 }
 
 /** An administrator as a grant's starter or completer: with their id when the host gave one. */
-function adminParty(actor: { role: 'admin'; adminId?: string }): GrantStarter {
+function adminParty(actor: { role: 'admin'; adminId?: string }): Actor {
   return typeof actor.adminId === 'string' ? { role: 'admin', adminId: actor.adminId } : { role: 'admin' };
 }

@@ -8,7 +8,7 @@ import { runSession } from '../collect/session.js';
 import type { MailboxEntryInput } from '../config/index.js';
 import { MultiPopError } from '../errors/index.js';
 import { createLog, type Log, SecretRegistry } from '../log/index.js';
-import type { CollectionLedger, MailboxDirectory, MailboxStatus } from '../ports/index.js';
+import type { Actor, CollectionLedger, MailboxDirectory, MailboxStatus } from '../ports/index.js';
 import { defaultAuthSelection } from './auth-selection.js';
 import { type BackoffPolicy, defaultBackoff } from './backoff.js';
 import { CollectionCycle, type CollectRequest, type MailboxSummary } from './cycle.js';
@@ -20,7 +20,6 @@ import {
   type MultiPopFetcherOptions,
   parseFetcherOptions,
 } from './options.js';
-import type { Actor } from './permissions.js';
 import { IntervalSchedule, RemoteCycleCounter, UserCheckLimiter } from './schedule.js';
 import { type FetcherStatistics, summarizeStatuses } from './statistics.js';
 import { type Listener, TypedEmitter } from './typed-emitter.js';

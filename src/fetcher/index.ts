@@ -13,6 +13,6 @@ export {
   type SkipReason,
 } from './fetcher.js';
 export type { FetcherOAuthService, MultiPopFetcherOptions } from './options.js';
-export { type Actor, type DenialReason, denialReason, type PermissionLevel } from './permissions.js';
+export { type DenialReason, denialReason, type PermissionLevel } from './permissions.js';
 export type { FetcherStatistics, StatisticsTotals } from './statistics.js';
 export type { Listener } from './typed-emitter.js';

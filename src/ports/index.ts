@@ -24,6 +24,7 @@
  * @module multipop/ports
  */
 
+export type { Actor } from './actor.js';
 export type { EntryLocation, MailboxDirectory, UserFlags } from './directory.js';
 export { groupCommit, keyedGroupCommit } from './group-commit.js';
 export type { LeaseAttempt, MailboxLease, MailboxLeases } from './lease.js';
@@ -42,4 +43,4 @@ export type {
   MessageSource,
   QueuedMessage,
 } from './local-queue.js';
-export type { GrantStarter, OAuthTokenSet, PendingGrant, TokenStore } from './token-store.js';
+export type { OAuthTokenSet, PendingGrant, TokenStore } from './token-store.js';

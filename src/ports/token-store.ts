@@ -1,4 +1,5 @@
 import type { OAuthProviderName } from '../config/index.js';
+import type { Actor } from './actor.js';
 
 /** The OAuth tokens of one mailbox entry. */
 export interface OAuthTokenSet {
@@ -9,13 +10,6 @@ export interface OAuthTokenSet {
   scope?: string;
   tokenType?: string;
 }
-
-/**
- * Who started a "Grant permission": the callback is accepted only from the same party. A user
- * is named by id; an administrator by the id the host gives its admin sessions (or none, when
- * the host has a single administrator identity).
- */
-export type GrantStarter = { role: 'user'; userId: string } | { role: 'admin'; adminId?: string };
 
 /** A "Grant permission" that was started and not yet completed. */
 export interface PendingGrant {
@@ -31,7 +25,7 @@ export interface PendingGrant {
   /** ms since epoch after which the grant is void. */
   expiresAt: number;
   /** The session that started the grant; only it may complete it. */
-  startedBy: GrantStarter;
+  startedBy: Actor;
 }
 
 /**

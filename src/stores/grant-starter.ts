@@ -1,4 +1,4 @@
-import type { GrantStarter } from '../ports/index.js';
+import type { Actor } from '../ports/index.js';
 
 /**
  * Who started a pending grant, as the SQL stores keep it: JSON in a `started_by` column. A
@@ -10,9 +10,9 @@ import type { GrantStarter } from '../ports/index.js';
  * parseGrantStarter('{"role":"admin"}', 'ann@example.com'); // { role: 'admin' }
  * ```
  */
-export function parseGrantStarter(json: string | null, ownerId: string): GrantStarter {
+export function parseGrantStarter(json: string | null, ownerId: string): Actor {
   if (json === null) return { role: 'user', userId: ownerId };
-  const value = JSON.parse(json) as GrantStarter;
+  const value = JSON.parse(json) as Actor;
   // Rebuilt field by field: nothing else stored in the column comes back.
   return value.role === 'admin'
     ? { role: 'admin', ...(typeof value.adminId === 'string' ? { adminId: value.adminId } : {}) }

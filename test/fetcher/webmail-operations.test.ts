@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { AuthProvider } from '../../src/auth/provider.js';
 import type { CollectorEvents } from '../../src/collect/events.js';
 import { MultiPopError } from '../../src/errors/index.js';
-import type { Actor, FetcherOAuthService } from '../../src/fetcher/index.js';
-import { emptyMailboxStatus } from '../../src/ports/index.js';
+import type { FetcherOAuthService } from '../../src/fetcher/index.js';
+import { type Actor, emptyMailboxStatus } from '../../src/ports/index.js';
 import { entry, setup } from './support.js';
 
 const gmailApp = {

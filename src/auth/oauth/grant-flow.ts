@@ -1,7 +1,7 @@
 import * as oauth from 'oauth4webapi';
 import type { MailboxEntry } from '../../config/index.js';
 import { MultiPopError } from '../../errors/index.js';
-import type { GrantStarter, OAuthTokenSet } from '../../ports/index.js';
+import type { Actor, OAuthTokenSet } from '../../ports/index.js';
 import { type OAuthCallbackInput, type ParsedCallback, parseCallback } from './callback.js';
 import { locateOAuthEntry, type OAuthContext, profileOf } from './context.js';
 import { classifyOAuthError } from './errors.js';
@@ -25,7 +25,7 @@ export interface BeginGrantInput {
    * arrive in that session).
    * @default { role: 'user', userId }
    */
-  startedBy?: GrantStarter;
+  startedBy?: Actor;
 }
 
 /** Where to send the user's browser, and until when the grant may be completed. */
@@ -47,7 +47,7 @@ export interface CompleteGrantResult {
 }
 
 /** Who completes a grant: a user by id (shorthand `{ userId }`), or an administrator. */
-export type GrantCompleter = GrantStarter | { userId: string };
+export type GrantCompleter = Actor | { userId: string };
 
 /**
  * Starts "Grant permission": checks the entry and the app, picks the redirect URI for the
@@ -324,7 +324,7 @@ async function purgeExpired(ctx: OAuthContext): Promise<void> {
   }
 }
 
-function partyOf(completer: GrantCompleter): GrantStarter {
+function partyOf(completer: GrantCompleter): Actor {
   if (typeof completer !== 'object' || completer === null) {
     throw stateInvalid(
       'A grant can only be completed in a session: give the user or the administrator',
@@ -334,7 +334,7 @@ function partyOf(completer: GrantCompleter): GrantStarter {
   return 'role' in completer ? completer : { role: 'user', userId: completer.userId };
 }
 
-function sameParty(startedBy: GrantStarter, by: GrantStarter): boolean {
+function sameParty(startedBy: Actor, by: Actor): boolean {
   if (startedBy.role === 'user') return by.role === 'user' && by.userId === startedBy.userId;
   return by.role === 'admin' && (startedBy.adminId === undefined || by.adminId === startedBy.adminId);
 }
