@@ -25,9 +25,9 @@ export interface WebmailConfig {
   fetcher: WebmailFetcher;
   /** The signed-in user of a request (the host's login), or undefined. */
   currentUser(req: IncomingMessage): string | undefined | Promise<string | undefined>;
-  /** The webmail domain of a request: picks the OAuth redirect URI (S5). */
+  /** The webmail domain of a request: picks the OAuth app's redirect URI for it. */
   domainOf(req: IncomingMessage): string;
-  /** U2 of a user, for rendering only (the fetcher enforces it). */
+  /** The user's `mayEditSettings`, for rendering only (the fetcher enforces it). */
   mayEdit(userId: string): Promise<boolean>;
   providers: readonly ProviderChoice[];
   callbackPath: string;

@@ -5,7 +5,7 @@
  * printed here. See docs/webmail-example.md.
  *
  *   npx tsx examples/webmail/main.ts                               → http://127.0.0.1:8080/mailboxes
- *   WEBMAIL_USER=bob@example.com npx tsx examples/webmail/main.ts  → the read-only page (no U2)
+ *   WEBMAIL_USER=bob@example.com npx tsx examples/webmail/main.ts  → the read-only page (no `mayEditSettings`)
  *
  * Environment: PORT (8080), WEBMAIL_USER (ann@example.com), and for real OAuth apps
  * GMAIL_CLIENT_ID / GMAIL_CLIENT_SECRET, MICROSOFT_CLIENT_ID / MICROSOFT_CLIENT_SECRET

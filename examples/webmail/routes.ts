@@ -89,7 +89,7 @@ function refuse(ctx: RequestContext, err: unknown, addForm?: EntryFormValues): P
   });
 }
 
-/** The user's own entry by id (the list call also checks S1/U1), or undefined. */
+/** The user's own entry by id (the list call also checks `settings.enabled` and `user.enabled`), or undefined. */
 async function ownEntry(ctx: RequestContext): Promise<EntryView | undefined> {
   const entries = await ctx.config.fetcher.listEntries(ctx.actor, ctx.userId);
   return entries.find((e) => e.id === ctx.entryId);
@@ -118,7 +118,7 @@ async function withOwnEntry(ctx: RequestContext, then: (entry: EntryView) => Pro
   return then(entry);
 }
 
-/** POST /mailboxes — add an entry (needs U2). */
+/** POST /mailboxes — add an entry (needs `mayEditSettings`). */
 export async function addMailbox(ctx: RequestContext): Promise<void> {
   try {
     const view = await ctx.config.fetcher.addEntry(ctx.actor, ctx.userId, entryInputOfForm(ctx.form));
@@ -149,7 +149,7 @@ export function showEdit(ctx: RequestContext): Promise<void> {
   });
 }
 
-/** POST /mailboxes/:id — save the edit form (needs U2). */
+/** POST /mailboxes/:id — save the edit form (needs `mayEditSettings`). */
 export function saveEdit(ctx: RequestContext): Promise<void> {
   return withOwnEntry(ctx, async (entry) => {
     try {
@@ -175,7 +175,7 @@ export function saveEdit(ctx: RequestContext): Promise<void> {
   });
 }
 
-/** POST /mailboxes/:id/enabled — enable or disable (M8; needs U2). */
+/** POST /mailboxes/:id/enabled — enable or disable (`entry.enabled`; needs `mayEditSettings`). */
 export function setEnabled(ctx: RequestContext): Promise<void> {
   return withOwnEntry(ctx, async (entry) => {
     const enabled = ctx.form.get('enabled') === 'true';
@@ -199,7 +199,7 @@ export function confirmRemove(ctx: RequestContext): Promise<void> {
   });
 }
 
-/** POST /mailboxes/:id/remove (needs U2). */
+/** POST /mailboxes/:id/remove (needs `mayEditSettings`). */
 export function removeMailbox(ctx: RequestContext): Promise<void> {
   return withOwnEntry(ctx, async (entry) => {
     try {
@@ -252,7 +252,7 @@ export async function completeGrant(ctx: RequestContext): Promise<void> {
   }
 }
 
-/** POST /mailboxes/:id/collect — "Collect now" for one entry (T5; back-off ignored). */
+/** POST /mailboxes/:id/collect — "Collect now" for one entry (back-off ignored). */
 export function collectOne(ctx: RequestContext): Promise<void> {
   return withOwnEntry(ctx, async (entry) => {
     try {

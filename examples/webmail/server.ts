@@ -2,10 +2,11 @@
  * A small webmail "Mailboxes" page on `node:http` for MultiPOP: list, add, edit, enable and
  * disable, remove remote mailboxes; "Grant permission" for OAuth mailboxes through the real
  * authorization-code flow; "Collect now". Each action is one `MultiPopFetcher` operation with
- * the signed-in user as the actor, so the library's permission rules (S1, U1, U2) decide.
+ * the signed-in user as the actor, so the library's permission rules (`settings.enabled`,
+ * `user.enabled`, `user.mayEditSettings`) decide.
  *
  * The host keeps what is its own: who is signed in (`currentUser`), which domain a request came
- * through (`domain`, for the redirect URI), and U2 for rendering (`mayEdit`).
+ * through (`domain`, for the redirect URI), and `mayEditSettings` for rendering (`mayEdit`).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,7 +23,7 @@ export interface WebmailOptions {
   /** The fetcher whose entries the page shows and changes. */
   fetcher: WebmailFetcher;
   /**
-   * The webmail domain (S5): `beginGrant` uses the OAuth app's redirect URI registered for it.
+   * The webmail domain: `beginGrant` uses the OAuth app's redirect URI registered for it.
    * A function when one webmail serves several domains (e.g. by the Host header).
    * @example 'example.com'
    */
@@ -34,8 +35,8 @@ export interface WebmailOptions {
    */
   currentUser: (req: IncomingMessage) => string | undefined | Promise<string | undefined>;
   /**
-   * Whether the user has U2 ("may edit MultiPOP settings"), to hide the add form and edit
-   * buttons. Rendering only: the fetcher refuses edits without U2 whatever this says.
+   * Whether the user may edit MultiPOP settings (`user.mayEditSettings`), to hide the add form and edit
+   * buttons. Rendering only: the fetcher refuses edits without it whatever this says.
    * @default () => true (buttons shown; a refused edit answers 403)
    * @example async (userId) => (await directory.getUser(userId))?.mayEditSettings === true
    */
@@ -46,7 +47,7 @@ export interface WebmailOptions {
   host?: string;
   /**
    * The path of the OAuth redirect URI; register `https://<webmail host><callbackPath>` per
-   * domain in the OAuth app (S5).
+   * domain in the OAuth app (`redirectUris`).
    * @default '/oauth/callback'
    */
   callbackPath?: string;

@@ -13,7 +13,7 @@ import { layout } from './layout.js';
 export interface MailboxesPageInput {
   userId: string;
   entries: EntryView[];
-  /** U2 (with S1 and U1): show the add form and the edit buttons. */
+  /** `mayEditSettings` (with `settings.enabled`, `user.enabled`): show the add form and edit buttons. */
   mayEdit: boolean;
   csrfToken: string;
   providers: readonly ProviderChoice[];
