@@ -167,7 +167,10 @@ describeWithPostgres('fleet under faults (real PostgreSQL)', () => {
         const victim = workers[1]!;
         let held: { lease_key: string; token: string }[] = [];
         await until(
-          async () => (held = await liveLeases(victim.id)).length > 0,
+          async () => {
+            held = await liveLeases(victim.id);
+            return held.length > 0;
+          },
           'a worker holding a lease',
           60_000,
         );
