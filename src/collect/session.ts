@@ -68,19 +68,36 @@ async function runSessionOnce(options: SessionOptions): Promise<SessionResult> {
   const connect = options.connect ?? ((o: Pop3ConnectOptions) => Pop3Client.connect(o));
 
   throwIfAborted(signal);
-  const client = await connect({
-    host: address.host,
-    port: address.port,
-    tls: address.tls,
-    ...options.connection,
-    limits: { ...bodyCap(policy), ...options.connection?.limits },
-    logger: log,
-    ...(signal ? { signal } : {}),
-  });
+  // A stop cuts a session that is still connecting or logging in (there is nothing to finish
+  // yet). Once logged in, the client no longer listens to it: the message loop sees the stop
+  // between messages and ends the session cleanly (in-flight messages recorded, DELE, QUIT).
+  const untilLoggedIn = new AbortController();
+  const relayStop = () => untilLoggedIn.abort(signal?.reason);
+  signal?.addEventListener('abort', relayStop, { once: true });
+  const stopListening = () => signal?.removeEventListener('abort', relayStop);
+  let client: Awaited<ReturnType<typeof connect>>;
+  try {
+    client = await connect({
+      host: address.host,
+      port: address.port,
+      tls: address.tls,
+      ...options.connection,
+      limits: { ...bodyCap(policy), ...options.connection?.limits },
+      logger: log,
+      ...(signal ? { signal: untilLoggedIn.signal } : {}),
+    });
+  } catch (err) {
+    stopListening();
+    throw err;
+  }
   const started = now();
   emit('session:start', { ...mailbox, at: started });
   try {
-    await options.auth.authenticate(client, { userId, entry, log, ...(signal ? { signal } : {}) });
+    try {
+      await options.auth.authenticate(client, { userId, entry, log, ...(signal ? { signal } : {}) });
+    } finally {
+      stopListening();
+    }
     const state = await ledger.load(entry.id);
     const listing = await readListing(client, {
       leaveOnServer: policy.leaveOnServer,
