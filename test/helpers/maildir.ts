@@ -75,6 +75,18 @@ export async function deliverToMaildir(
  * ```
  */
 export async function readMaildir(maildir: string): Promise<Buffer[]> {
+  // A server session that is still ending (the client hung up) may move a file from new/ to
+  // cur/ between the listing and the read: then the listing is stale, so list again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await readMaildirOnce(maildir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 20) throw err;
+    }
+  }
+}
+
+async function readMaildirOnce(maildir: string): Promise<Buffer[]> {
   const found: Array<{ key: [number, number, string]; path: string }> = [];
   for (const sub of ['new', 'cur']) {
     let names: string[];
