@@ -166,15 +166,19 @@ describeWithPostgres('fleet under faults (real PostgreSQL)', () => {
       const stopOnePastItsLease = async () => {
         const victim = workers[1]!;
         let held: { lease_key: string; token: string }[] = [];
+        // The leases are read after the stop: read before, a session could end (and its lease be
+        // released) in between, and nobody would take that mailbox over (it has no mail left).
         await until(
           async () => {
+            if ((await liveLeases(victim.id)).length === 0) return false;
+            victim.process.child.kill('SIGSTOP');
             held = await liveLeases(victim.id);
+            if (held.length === 0) victim.process.child.kill('SIGCONT');
             return held.length > 0;
           },
           'a worker holding a lease',
           60_000,
         );
-        victim.process.child.kill('SIGSTOP');
         faults.stopped++;
         // Resume once all its leases ran out and another worker took at least one of its mailboxes
         // over: it wakes up in the middle of sessions it no longer owns.
@@ -195,7 +199,7 @@ describeWithPostgres('fleet under faults (real PostgreSQL)', () => {
             return remaining() === 0;
           },
           'the stopped worker’s leases expired and a mailbox taken over',
-          300_000,
+          600_000,
         );
         victim.process.child.kill('SIGCONT');
       };
