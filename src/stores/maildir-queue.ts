@@ -1,11 +1,12 @@
-import { open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { closeSync, writevSync } from 'node:fs';
+import { type FileHandle, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { MultiPopError } from '../errors/index.js';
 import { keyedSerial } from '../ports/group-commit.js';
 import type { EnqueueResult, LocalQueue, QueuedMessage } from '../ports/index.js';
 import { keyedGroupCommit } from '../ports/index.js';
 import { chunkBytes, drain } from './content-stream.js';
-import { fsyncDirectory, makeMaildir } from './maildir/durable-fs.js';
+import { fsyncDescriptor, fsyncDirectory, makeMaildir, openDescriptor } from './maildir/durable-fs.js';
 import { KeyMarkers, type MarkerTarget } from './maildir/key-markers.js';
 import { isNameOf, maildirHostName, recipientFolderName, uniqueMaildirName } from './maildir/names.js';
 
@@ -277,30 +278,81 @@ async function removeStale(dir: string, hours: number): Promise<number> {
 }
 
 /**
- * Streams the content into a new file (exclusive create) and syncs it; returns its size. The
- * loop awaits each write, so a slow disk slows the reader — back-pressure up to the socket.
- * If anything fails, leaving the loop destroys the stream (the port requires consume or destroy).
+ * A message up to this size is gathered in memory and written with one synchronous `writev`
+ * (see durable-fs.ts); a larger one is streamed to its file as it arrives. With the session's window
+ * of enqueues in flight, this bounds what the queue holds at once to a few MiB.
+ */
+const GATHER_LIMIT = 256 * 1024;
+
+/** writev() takes at most IOV_MAX (1024 on Linux) buffers per call. */
+const IOV_MAX = 1024;
+
+/**
+ * Writes the content into a new file (exclusive create) and syncs it; returns its size. A small
+ * message is gathered and written at once; a large one is streamed, each chunk written before
+ * the next is read, so a slow disk slows the reader — back-pressure up to the socket. If anything
+ * fails, leaving the loop destroys the stream (the port requires consume or destroy).
  */
 async function writeContent(
   message: QueuedMessage,
   path: string,
   options: { durable: boolean; mode: number },
 ): Promise<number> {
-  const handle = await open(path, 'wx', options.mode);
+  const gathered: Uint8Array[] = [];
   let size = 0;
+  let handle: FileHandle | undefined;
   try {
     for await (const chunk of message.content) {
       const bytes = chunkBytes(chunk);
-      let offset = 0;
-      while (offset < bytes.length) {
-        const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
-        offset += bytesWritten;
-      }
       size += bytes.length;
+      if (!handle && size <= GATHER_LIMIT) {
+        gathered.push(bytes);
+        continue;
+      }
+      if (!handle) {
+        handle = await open(path, 'wx', options.mode);
+        for (const part of gathered.splice(0)) await writeWhole(handle, part);
+      }
+      await writeWhole(handle, bytes);
     }
-    if (options.durable) await handle.sync();
+    if (handle) {
+      if (options.durable) await handle.sync();
+      return size;
+    }
   } finally {
-    await handle.close();
+    await handle?.close();
+  }
+  const fd = await openDescriptor(path, 'wx', options.mode);
+  try {
+    writeGathered(fd, gathered, size);
+    gathered.length = 0; // the page cache has the bytes: let go of them while the sync runs
+    if (options.durable) await fsyncDescriptor(fd);
+  } finally {
+    closeSync(fd);
   }
   return size;
+}
+
+async function writeWhole(handle: FileHandle, bytes: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
+    offset += bytesWritten;
+  }
+}
+
+/** Writes the parts with as few `writev` calls as the kernel takes (short writes resumed). */
+function writeGathered(fd: number, parts: Uint8Array[], size: number): void {
+  let pending = parts;
+  let left = size;
+  while (left > 0) {
+    const batch = pending.slice(0, IOV_MAX);
+    let written = writevSync(fd, batch);
+    left -= written;
+    // Drop what was written, keeping the unwritten tail of a part cut short.
+    let index = 0;
+    while (index < batch.length && written >= batch[index]!.length) written -= batch[index++]!.length;
+    pending = pending.slice(index);
+    if (written > 0) pending[0] = pending[0]!.subarray(written);
+  }
 }

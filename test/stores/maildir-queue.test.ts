@@ -38,6 +38,17 @@ describe('maildirQueue: layout and names', () => {
     expect((await stat(join(maildir, 'new', `${id},S=${raw.length}`))).mode & 0o777).toBe(0o600);
   });
 
+  it.each([
+    { kind: 'gathered in memory: 3,000 chunks, more than one writev takes', chunks: 3_000, size: 50 },
+    { kind: 'streamed: past the gather limit', chunks: 40, size: 10_000 },
+  ])('stores a message $kind, byte for byte', async ({ chunks, size }) => {
+    const parts = Array.from({ length: chunks }, (_, i) => Buffer.alloc(size, 33 + (i % 90)));
+    const queue = maildirQueue({ root, single: true });
+    await queue.enqueue(makeQueuedMessage({ content: Readable.from(parts), idempotencyKey: 'k-chunks' }));
+    const [stored] = await maildirMessages(root);
+    expect(stored?.content.equals(Buffer.concat(parts))).toBe(true);
+  });
+
   it('escapes "/", ":" and "," in the host name', async () => {
     const queue = maildirQueue({ root, single: true, hostname: 'a/b:c,d' });
     const { id } = await queue.enqueue(makeQueuedMessage({ content: raw, idempotencyKey: 'k1' }));
@@ -210,36 +221,44 @@ describe('maildirQueue: idempotency and crash windows', () => {
     expect(await queue.has('k1')).toBe(true);
   });
 
-  it('a process killed in the middle of a message leaves nothing a retry would duplicate', async () => {
-    const { spawn } = await import('node:child_process');
-    const script = `
+  // A small message is gathered in memory (nothing on disk until it is complete); a large one is
+  // streamed to tmp/ as it arrives (the queue's GATHER_LIMIT is 256 KiB).
+  it.each([
+    { kind: 'small', firstPart: 0, inTmp: 0 },
+    { kind: 'large', firstPart: 300 * 1024, inTmp: 1 },
+  ])(
+    'a process killed in the middle of a $kind message leaves nothing a retry would duplicate',
+    async ({ firstPart, inTmp }) => {
+      const { spawn } = await import('node:child_process');
+      const script = `
       import { Readable } from 'node:stream';
       import { maildirQueue } from './src/stores/index.ts';
       import { makeQueuedMessage } from './src/testing/contracts/index.ts';
       const content = new Readable({ read() {} });
-      content.push(Buffer.from('Subject: half\\r\\n\\r\\n'));
+      content.push(Buffer.concat([Buffer.from('Subject: half\\r\\n\\r\\n'), Buffer.alloc(Number(process.env.FIRST_PART), 97)]));
       maildirQueue({ root: process.env.ROOT, single: true }).enqueue(makeQueuedMessage({ content, idempotencyKey: 'k-killed' }));
       setTimeout(() => process.stdout.write('streaming\\n'), 200);
       setInterval(() => {}, 1000);
     `;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      cwd: join(import.meta.dirname, '..', '..'),
-      env: { ...process.env, ROOT: root },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
-    child.kill('SIGKILL');
-    await new Promise((resolve) => child.once('close', resolve));
-    expect(await readdir(join(root, 'tmp'))).toHaveLength(1); // the half message, invisible to readers
-    expect(await readdir(join(root, 'new'))).toEqual([]);
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        cwd: join(import.meta.dirname, '..', '..'),
+        env: { ...process.env, ROOT: root, FIRST_PART: String(firstPart) },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child.once('close', resolve));
+      expect(await readdir(join(root, 'tmp'))).toHaveLength(inTmp); // a half message is invisible to readers
+      expect(await readdir(join(root, 'new'))).toEqual([]);
 
-    const queue = maildirQueue({ root, single: true });
-    expect(await queue.has('k-killed')).toBe(false);
-    await queue.enqueue(makeQueuedMessage({ content: raw, idempotencyKey: 'k-killed' }));
-    const delivered = await maildirMessages(root);
-    expect(delivered).toHaveLength(1);
-    expect(delivered[0]?.content.equals(raw)).toBe(true);
-  });
+      const queue = maildirQueue({ root, single: true });
+      expect(await queue.has('k-killed')).toBe(false);
+      await queue.enqueue(makeQueuedMessage({ content: raw, idempotencyKey: 'k-killed' }));
+      const delivered = await maildirMessages(root);
+      expect(delivered).toHaveLength(1);
+      expect(delivered[0]?.content.equals(raw)).toBe(true);
+    },
+  );
 
   it('prune() removes markers older than the retention and keeps recent ones', async () => {
     const queue = maildirQueue({ root, single: true });

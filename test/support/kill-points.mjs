@@ -19,7 +19,8 @@
  * the kill left behind that it really landed in the window it aimed at.
  *
  * Nothing in multipop knows about this file: it wraps Node's own `fs.promises.open`,
- * `fs.promises.rename`, `FileHandle#sync` and `net.Socket#write`, the calls the shipped stores and client make.
+ * `fs.promises.rename`, `FileHandle#sync`, `fs.open`, `fs.openSync`, `fs.closeSync`, `fs.fsync`
+ * and `net.Socket#write`, the calls the shipped stores and client make.
  * Plain JavaScript, so it loads into the bundled command without a TypeScript loader.
  */
 import fs, { writeFileSync } from 'node:fs';
@@ -59,6 +60,39 @@ if (kind && target > 0) {
   fs.promises.rename = async function rename(from, to, ...rest) {
     await originalRename.call(this, from, to, ...rest);
     if (/[/\\]new[/\\][^/\\]+$/.test(String(to))) renamedIntoNew = true;
+  };
+  // The Maildir queue also works with descriptors: opened in the thread pool (files) or
+  // synchronously (directories), synced in the thread pool, closed synchronously
+  // (src/stores/maildir/durable-fs.ts).
+  const descriptors = new Map();
+  const originalOpenCallback = fs.open;
+  fs.open = function open(path, ...rest) {
+    const callback = rest.pop(); // fs.open(path[, flags[, mode]], callback)
+    return originalOpenCallback.call(this, path, ...rest, (err, fd) => {
+      if (!err) descriptors.set(fd, classify(path));
+      callback(err, fd);
+    });
+  };
+  const originalOpenSync = fs.openSync;
+  fs.openSync = function openSync(path, ...rest) {
+    const fd = originalOpenSync.call(this, path, ...rest);
+    descriptors.set(fd, classify(path));
+    return fd;
+  };
+  const originalCloseSync = fs.closeSync;
+  fs.closeSync = function closeSync(fd, ...rest) {
+    descriptors.delete(fd);
+    return originalCloseSync.call(this, fd, ...rest);
+  };
+  const originalFsync = fs.fsync;
+  fs.fsync = function fsync(fd, callback) {
+    const what = descriptors.get(fd);
+    const coversRename = renamedIntoNew;
+    if (what === 'new') renamedIntoNew = false;
+    return originalFsync.call(this, fd, (err) => {
+      if (!err && what && (what !== 'new' || coversRename)) reached(what);
+      callback(err);
+    });
   };
   syncBuiltinESMExports();
   // FileHandle is not exported: take its prototype from a handle.

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { constants, existsSync } from 'node:fs';
-import { open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { closeSync, constants, existsSync } from 'node:fs';
+import { readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fsyncDirectory, makeDirectory } from './durable-fs.js';
+import { fsyncDescriptor, fsyncDirectory, makeDirectory, openDescriptor, writeAll } from './durable-fs.js';
 
 /** Where a message was (or was about to be) delivered: its Maildir (relative to the queue root) and base name. */
 export interface MarkerTarget {
@@ -22,8 +22,7 @@ const MARKER_NAME = /^[0-9a-f]{64}(\.pending)?$/;
 /**
  * Open flags of a durable marker write: with `O_DSYNC` the one write returns only once the data
  * (and the size needed to read it back) is on stable storage, which saves the separate `fsync`
- * call — one thread-pool round trip less per message. Where the platform has no `O_DSYNC`,
- * the handle is synced instead.
+ * call. Where the platform has no `O_DSYNC`, the file is synced instead.
  */
 const DSYNC_WRITE =
   constants.O_DSYNC === undefined
@@ -105,12 +104,17 @@ export class KeyMarkers {
   async writePending(hash: string, target: MarkerTarget): Promise<void> {
     await this.#ensureDir();
     const dsync = this.#durable && DSYNC_WRITE !== undefined;
-    const handle = await open(this.#path(hash, '.pending'), dsync ? DSYNC_WRITE : 'w', this.#mode);
+    // The write waits for the disk (O_DSYNC) in the thread pool; the close is synchronous (see durable-fs.ts).
+    const fd = await openDescriptor(
+      this.#path(hash, '.pending'),
+      dsync ? (DSYNC_WRITE as number) : 'w',
+      this.#mode,
+    );
     try {
-      await handle.writeFile(JSON.stringify(target), 'utf8');
-      if (this.#durable && !dsync) await handle.sync();
+      await writeAll(fd, Buffer.from(JSON.stringify(target), 'utf8'), dsync);
+      if (this.#durable && !dsync) await fsyncDescriptor(fd);
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
     if (this.#durable) await this.#syncDirectory(this.#dir);
   }
