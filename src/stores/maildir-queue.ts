@@ -1,12 +1,18 @@
 import { closeSync, writevSync } from 'node:fs';
-import { type FileHandle, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { MultiPopError } from '../errors/index.js';
 import { keyedSerial } from '../ports/group-commit.js';
 import type { EnqueueResult, LocalQueue, QueuedMessage } from '../ports/index.js';
 import { keyedGroupCommit } from '../ports/index.js';
 import { chunkBytes, drain } from './content-stream.js';
-import { fsyncDescriptor, fsyncDirectory, makeMaildir, openDescriptor } from './maildir/durable-fs.js';
+import {
+  fsyncDescriptor,
+  fsyncDirectory,
+  makeMaildir,
+  openDescriptor,
+  writeAll,
+} from './maildir/durable-fs.js';
 import { KeyMarkers, type MarkerTarget } from './maildir/key-markers.js';
 import { isNameOf, maildirHostName, recipientFolderName, uniqueMaildirName } from './maildir/names.js';
 
@@ -279,8 +285,9 @@ async function removeStale(dir: string, hours: number): Promise<number> {
 
 /**
  * A message up to this size is gathered in memory and written with one synchronous `writev`
- * (see durable-fs.ts); a larger one is streamed to its file as it arrives. With the session's window
- * of enqueues in flight, this bounds what the queue holds at once to a few MiB.
+ * (see durable-fs.ts); a larger one is streamed to its file as it arrives. The bodies of a
+ * session arrive one after another and the gathered bytes are let go once written, so a session
+ * holds at most this much of a message at a time.
  */
 const GATHER_LIMIT = 256 * 1024;
 
@@ -289,9 +296,10 @@ const IOV_MAX = 1024;
 
 /**
  * Writes the content into a new file (exclusive create) and syncs it; returns its size. A small
- * message is gathered and written at once; a large one is streamed, each chunk written before
- * the next is read, so a slow disk slows the reader — back-pressure up to the socket. If anything
- * fails, leaving the loop destroys the stream (the port requires consume or destroy).
+ * message is gathered and written at once; a large one is streamed, each chunk written (in the
+ * thread pool) before the next is read, so a slow disk slows the reader — back-pressure up to
+ * the socket. If anything fails, leaving the loop destroys the stream (the port requires
+ * consume or destroy).
  */
 async function writeContent(
   message: QueuedMessage,
@@ -300,55 +308,36 @@ async function writeContent(
 ): Promise<number> {
   const gathered: Uint8Array[] = [];
   let size = 0;
-  let handle: FileHandle | undefined;
+  let fd: number | undefined;
   try {
     for await (const chunk of message.content) {
       const bytes = chunkBytes(chunk);
       size += bytes.length;
-      if (!handle && size <= GATHER_LIMIT) {
+      if (fd === undefined && size <= GATHER_LIMIT) {
         gathered.push(bytes);
         continue;
       }
-      if (!handle) {
-        handle = await open(path, 'wx', options.mode);
-        for (const part of gathered.splice(0)) await writeWhole(handle, part);
+      if (fd === undefined) {
+        fd = await openDescriptor(path, 'wx', options.mode);
+        writeGathered(fd, gathered.splice(0));
       }
-      await writeWhole(handle, bytes);
+      await writeAll(fd, bytes, true);
     }
-    if (handle) {
-      if (options.durable) await handle.sync();
-      return size;
-    }
-  } finally {
-    await handle?.close();
-  }
-  const fd = await openDescriptor(path, 'wx', options.mode);
-  try {
-    writeGathered(fd, gathered, size);
-    gathered.length = 0; // the page cache has the bytes: let go of them while the sync runs
+    fd ??= await openDescriptor(path, 'wx', options.mode);
+    writeGathered(fd, gathered.splice(0)); // the page cache has the bytes: let go of them while the sync runs
     if (options.durable) await fsyncDescriptor(fd);
   } finally {
-    closeSync(fd);
+    if (fd !== undefined) closeSync(fd);
   }
   return size;
 }
 
-async function writeWhole(handle: FileHandle, bytes: Uint8Array): Promise<void> {
-  let offset = 0;
-  while (offset < bytes.length) {
-    const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
-    offset += bytesWritten;
-  }
-}
-
 /** Writes the parts with as few `writev` calls as the kernel takes (short writes resumed). */
-function writeGathered(fd: number, parts: Uint8Array[], size: number): void {
+function writeGathered(fd: number, parts: Uint8Array[]): void {
   let pending = parts;
-  let left = size;
-  while (left > 0) {
+  while (pending.length > 0) {
     const batch = pending.slice(0, IOV_MAX);
     let written = writevSync(fd, batch);
-    left -= written;
     // Drop what was written, keeping the unwritten tail of a part cut short.
     let index = 0;
     while (index < batch.length && written >= batch[index]!.length) written -= batch[index++]!.length;
