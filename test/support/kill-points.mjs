@@ -8,8 +8,11 @@
  *   MULTIPOP_KILL_AT=new:N    after the Nth sync of new/ that covers a rename into it (the queue
  *                             holds the batch durably, the ledger does not yet: "between queue and
  *                             ledger"; the syncs a retry's lookup makes, with no rename, do not count)
- *   MULTIPOP_KILL_AT=wal:N    after the Nth sync of the SQLite WAL (the ledger holds the batch,
- *                             no DELE sent yet: "between ledger and DELE")
+ *   MULTIPOP_KILL_AT=wal:N    after the Nth sync of the SQLite WAL while messages are being
+ *                             collected (the ledger holds the batch, no DELE sent yet: "between
+ *                             ledger and DELE"; the syncs before the first RETR and after QUIT —
+ *                             the session's opening records, its status, forgetting the deleted
+ *                             UIDLs — do not count)
  *   MULTIPOP_KILL_AT=dele:N   as the Nth DELE of a batch is written to the socket (DELEs written
  *                             before the first RETR — deletions re-issued from the ledger at the
  *                             start of a session — do not count)
@@ -34,8 +37,12 @@ const target = Number(nth);
 if (kind && target > 0) {
   let count = 0;
   let delesSent = 0;
+  /** What the POP3 client has written so far (see the socket's write below). */
+  let retrSent = false;
+  let quitSent = false;
   const report = process.env.MULTIPOP_KILL_REPORT;
   const reached = (what) => {
+    if (what === 'wal' && (!retrSent || quitSent)) return;
     if (what !== kind || ++count !== target) return;
     if (report) writeFileSync(report, JSON.stringify({ point: kind, nth: target, delesSent }));
     process.kill(process.pid, 'SIGKILL');
@@ -109,12 +116,12 @@ if (kind && target > 0) {
   };
   // A TLS socket's own write ends in net.Socket's (TLSSocket instances carry a write of their own).
   const originalWrite = net.Socket.prototype.write;
-  let retrSent = false;
   net.Socket.prototype.write = function write(chunk, ...rest) {
     if (this instanceof tls.TLSSocket) {
       const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('latin1') : '';
       for (const line of text.split('\r\n')) {
         if (line.startsWith('RETR ')) retrSent = true;
+        if (line === 'QUIT') quitSent = true;
         if (!line.startsWith('DELE ')) continue;
         if (retrSent) reached('dele');
         delesSent++;
